@@ -1,0 +1,55 @@
+/** `gbcast <command>`: one executable for every part. */
+import { ConfigError } from '../common/config.ts';
+import { gbcastVersion } from '../common/version.ts';
+
+interface Command {
+  summary: string;
+  run(argv: readonly string[]): Promise<void>;
+}
+
+const commands: Record<string, Command> = {
+  streamer: {
+    summary: 'media plane: PS over RTP in, RTMP and HTTP-FLV out',
+    run: async (argv) => (await import('../streamer/command.ts')).runStreamer(argv),
+  },
+};
+
+const planned = ['signaling', 'operator', 'all', 'camera'];
+
+function usage(): string {
+  const lines = [`gbcast ${gbcastVersion}: a GB/T 28181 video platform`, '', 'Usage: gbcast <command> [options]', '', 'Commands:'];
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
+  lines.push('', 'Run `gbcast <command> --help` for its options.');
+  return lines.join('\n');
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  if (name === '--version') {
+    process.stdout.write(`${gbcastVersion}\n`);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    const hint = planned.includes(name) ? ' (not built yet)' : '';
+    process.stderr.write(`unknown command "${name}"${hint}\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    await command.run(rest);
+    return -1;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gbcast ${name}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exitCode = code;

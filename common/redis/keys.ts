@@ -1,0 +1,48 @@
+/**
+ * Every Redis key gbcast uses, in one place, with the shape of its value.
+ *
+ * All keys start with a configurable prefix (default `gbcast:`) so several installations can share
+ * one Redis. Parts never build key strings themselves: they call these functions.
+ *
+ * | key | type | value | written by | TTL |
+ * |---|---|---|---|---|
+ * | `{p}streamer:{id}` | string | JSON StreamerRecord (common/contracts.ts) | that streamer, every 2 s | 3 report intervals (6 s) |
+ * | `{p}pool:{pool}:load` | sorted set | member = streamer id, score = load (see `loadScore`) | that streamer, every 2 s; signaling's pick script adds 1 per reservation | none; members whose record expired are removed by readers |
+ * | `{p}pools` | set | pool names that have had a streamer | streamers | none |
+ * | `{p}streamer:{id}:drain` | string | "1" when the operator asks that streamer to drain | operator | none |
+ * | `{p}events` | pub/sub channel | JSON GbcastEvent (common/contracts.ts) | streamers (and later signaling) | — |
+ *
+ * Keys for devices, channels, stream sessions and credentials arrive with signaling.
+ */
+
+export const defaultKeyPrefix = 'gbcast:';
+
+/** Score of a draining streamer: above any real load, so a pick never lands on it even by mistake. */
+export const drainingScoreBase = 1_000_000_000;
+
+export function redisKeys(prefix: string = defaultKeyPrefix) {
+  return {
+    prefix,
+    streamer: (id: string) => `${prefix}streamer:${id}`,
+    streamerDrain: (id: string) => `${prefix}streamer:${id}:drain`,
+    poolLoad: (pool: string) => `${prefix}pool:${pool}:load`,
+    pools: () => `${prefix}pools`,
+    events: () => `${prefix}events`,
+  };
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/**
+ * The load score of a streamer: its open receivers, with CPU as a tiebreaker worth less than one
+ * stream, so equal stream counts prefer the cooler pod. Draining streamers sort after everything.
+ */
+export function loadScore(activeStreams: number, cpuPercent: number, draining: boolean): number {
+  const tiebreak = Math.min(Math.max(cpuPercent, 0), 99.9) / 100;
+  return (draining ? drainingScoreBase : 0) + activeStreams + tiebreak;
+}
+
+/** Record TTL: a streamer that misses three reports is gone. */
+export function streamerRecordTtlSeconds(reportIntervalMs: number): number {
+  return Math.max(2, Math.ceil((reportIntervalMs * 3) / 1000));
+}

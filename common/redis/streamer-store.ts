@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+import type { GbcastEvent, StreamerRecord } from '../contracts.ts';
+import { loadScore, type RedisKeys } from './keys.ts';
+
+/** The streamer side of the load table and the events channel (see keys.ts for the layout). */
+export class StreamerStore {
+  readonly #redis: Redis;
+  readonly #keys: RedisKeys;
+
+  constructor(redis: Redis, keys: RedisKeys) {
+    this.#redis = redis;
+    this.#keys = keys;
+  }
+
+  /** Writes the record with its TTL and the streamer's score in its pool, atomically. */
+  async report(record: StreamerRecord, ttlSeconds: number): Promise<void> {
+    const score = loadScore(record.activeStreams, record.cpuPercent, record.draining);
+    await this.#redis
+      .multi()
+      .set(this.#keys.streamer(record.id), JSON.stringify(record), 'EX', ttlSeconds)
+      .zadd(this.#keys.poolLoad(record.pool), String(score), record.id)
+      .sadd(this.#keys.pools(), record.pool)
+      .exec();
+  }
+
+  /** Removes the streamer from the load table (on shutdown). */
+  async remove(id: string, pool: string): Promise<void> {
+    await this.#redis.multi().del(this.#keys.streamer(id)).zrem(this.#keys.poolLoad(pool), id).exec();
+  }
+
+  /** True when the operator has asked this streamer to drain. */
+  async isDrainRequested(id: string): Promise<boolean> {
+    return (await this.#redis.exists(this.#keys.streamerDrain(id))) === 1;
+  }
+
+  async publishEvent(event: GbcastEvent): Promise<void> {
+    await this.#redis.publish(this.#keys.events(), JSON.stringify(event));
+  }
+
+  /** Live records of a pool's streamers, least loaded first. */
+  async listPool(pool: string): Promise<StreamerRecord[]> {
+    const ids = await this.#redis.zrange(this.#keys.poolLoad(pool), '0', '-1');
+    if (ids.length === 0) return [];
+    const raw = await this.#redis.mget(ids.map((id) => this.#keys.streamer(id)));
+    return raw.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as StreamerRecord);
+  }
+}

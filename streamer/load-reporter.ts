@@ -1,0 +1,99 @@
+/**
+ * Every interval: measure (streams, bitrate in, CPU), write the record and the pool score to Redis,
+ * and pick up a drain request from the operator. Redis being down only skips reports.
+ */
+import type { StreamerRecord } from '../common/contracts.ts';
+import type { Logger } from '../common/logger.ts';
+import type { StreamerStore } from '../common/redis/streamer-store.ts';
+import { streamerRecordTtlSeconds } from '../common/redis/keys.ts';
+
+export interface LoadSnapshot {
+  activeStreams: number;
+  bitrateIn: number;
+  cpuPercent: number;
+}
+
+export interface LoadReporterOptions {
+  intervalMs: number;
+  store: StreamerStore;
+  logger: Logger;
+  /** The fixed part of the record. */
+  identity: Pick<StreamerRecord, 'id' | 'pool' | 'address' | 'port' | 'url' | 'version'>;
+  measure(): LoadSnapshot;
+  isDraining(): boolean;
+  /** The operator asked this streamer to drain (key present in Redis). */
+  onDrainRequested(): void;
+}
+
+/** Measures CPU and bitrate over the time since the previous call. */
+export class LoadMeter {
+  #lastWall = performance.now();
+  #lastCpu = process.cpuUsage();
+
+  /** Returns CPU percent of one core and bits per second for `bytes` received since the last call. */
+  sample(bytes: number): { cpuPercent: number; bitrateIn: number } {
+    const wall = performance.now();
+    const cpu = process.cpuUsage(this.#lastCpu);
+    const elapsedMs = Math.max(1, wall - this.#lastWall);
+    this.#lastWall = wall;
+    this.#lastCpu = process.cpuUsage();
+    return {
+      cpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / elapsedMs) * 1000) / 10,
+      bitrateIn: Math.round((bytes * 8 * 1000) / elapsedMs),
+    };
+  }
+}
+
+export class LoadReporter {
+  readonly #options: LoadReporterOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  lastReportOk = false;
+  last: StreamerRecord | undefined;
+
+  constructor(options: LoadReporterOptions) {
+    this.#options = options;
+  }
+
+  start(): void {
+    void this.reportNow();
+    this.#timer = setInterval(() => void this.reportNow(), this.#options.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Writes a report now (also used right after draining starts, so signaling stops picking at once). */
+  reportNow(): Promise<void> {
+    if (this.#running) return this.#running;
+    this.#running = this.#report().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  async #report(): Promise<void> {
+    const o = this.#options;
+    const snapshot = o.measure();
+    const record: StreamerRecord = {
+      ...o.identity,
+      ...snapshot,
+      draining: o.isDraining(),
+      updatedAt: Date.now(),
+    };
+    this.last = record;
+    try {
+      await o.store.report(record, streamerRecordTtlSeconds(o.intervalMs));
+      if (!record.draining && (await o.store.isDrainRequested(record.id))) o.onDrainRequested();
+      if (!this.lastReportOk) o.logger.info({ pool: record.pool }, 'reporting load to redis');
+      this.lastReportOk = true;
+    } catch (err) {
+      if (this.lastReportOk) o.logger.warn({ err: (err as Error).message }, 'load report failed');
+      this.lastReportOk = false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+}

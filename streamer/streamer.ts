@@ -1,0 +1,307 @@
+/**
+ * The streamer process: one public media port, the receivers behind it, the internal HTTP API,
+ * HTTP-FLV, metrics and load reports. `gbcast streamer` and the tests both start it through here.
+ */
+import os from 'node:os';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import type { ConfigOf } from '../common/config.ts';
+import type {
+  GbcastEvent,
+  OpenReceiverRequest,
+  OpenReceiverResponse,
+  PeerAddress,
+  ReceiverCloseReason,
+} from '../common/contracts.ts';
+import type { Logger } from '../common/logger.ts';
+import { createMetricsRegistry } from '../common/metrics.ts';
+import { registerHealthRoutes } from '../common/http/health.ts';
+import { connectRedis } from '../common/redis/connect.ts';
+import { redisKeys } from '../common/redis/keys.ts';
+import { StreamerStore } from '../common/redis/streamer-store.ts';
+import { gbcastVersion } from '../common/version.ts';
+import type { streamerOptions } from './config.ts';
+import { RtpPort } from './ingest/rtp-port.ts';
+import { Receiver } from './receiver/receiver.ts';
+import { ReceiverTable } from './receiver/receiver-table.ts';
+import { dialCamera } from './receiver/tcp-active.ts';
+import { IngestTotals } from './stats.ts';
+import { parseSsrc } from './ssrc.ts';
+import { LoadMeter, LoadReporter } from './load-reporter.ts';
+import { registerStreamerMetrics } from './metrics.ts';
+import { receiverRoutes } from './api/receiver-routes.ts';
+import { httpFlvRoutes } from './api/http-flv-routes.ts';
+
+export type StreamerConfig = ConfigOf<typeof streamerOptions>;
+
+/** An API error with the HTTP status it maps to. */
+export class StreamerApiError extends Error {
+  readonly statusCode: number;
+  constructor(statusCode: number, message: string) {
+    super(message);
+    this.statusCode = statusCode;
+  }
+}
+
+export function defaultPublicAddress(): string {
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export class Streamer {
+  readonly config: StreamerConfig;
+  readonly logger: Logger;
+  readonly totals = new IngestTotals();
+  readonly registry: Registry;
+  readonly table: ReceiverTable;
+  readonly publicAddress: string;
+  #rtpPort: RtpPort | undefined;
+  #http: FastifyInstance | undefined;
+  #redis: Redis | undefined;
+  #store: StreamerStore | undefined;
+  #reporter: LoadReporter | undefined;
+  #draining = false;
+  #stopping = false;
+  #httpUrl = '';
+
+  constructor(config: StreamerConfig, logger: Logger) {
+    this.config = config;
+    this.logger = logger;
+    this.publicAddress = config.publicAddress ?? defaultPublicAddress();
+    this.registry = createMetricsRegistry({ streamer: config.streamerId, pool: config.pool });
+    this.table = new ReceiverTable({
+      noMediaTimeoutMs: config.noMediaTimeoutMs,
+      logger,
+      totals: this.totals,
+      onClosed: (r, reason, detail) => this.#onReceiverClosed(r, reason, detail),
+    });
+    registerStreamerMetrics(this.registry, this);
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** The bound media port. */
+  get rtpPort(): number {
+    return this.#rtpPort?.port ?? 0;
+  }
+
+  /** The media port devices are told to use. */
+  get publicPort(): number {
+    return this.config.publicPort ?? this.rtpPort;
+  }
+
+  get httpUrl(): string {
+    return this.#httpUrl;
+  }
+
+  get udpRecvBufferBytes(): number {
+    return this.#rtpPort?.recvBufferBytes ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    this.#rtpPort = await RtpPort.open(
+      { host: c.rtpHost, port: c.rtpPort, recvBufferBytes: c.udpRecvBufferBytes, logger: this.logger },
+      this.table,
+    );
+    const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 64 * 1024 });
+    const self: Streamer = this;
+    app.decorate('streamer', self);
+    registerHealthRoutes(app, this.registry, () => this.readiness());
+    await app.register(receiverRoutes, { prefix: '/api/v1' });
+    await app.register(httpFlvRoutes);
+    const address = await app.listen({ host: c.httpHost, port: c.httpPort });
+    this.#http = app;
+    const httpPort = Number(new URL(address).port);
+    this.#httpUrl =
+      c.internalUrl ?? `http://${c.httpHost === '0.0.0.0' || c.httpHost === '::' ? this.publicAddress : c.httpHost}:${httpPort}`;
+
+    if (c.redisUrl) {
+      this.#redis = connectRedis(c.redisUrl, this.logger, `streamer:${c.streamerId}`);
+      this.#store = new StreamerStore(this.#redis, redisKeys(c.redisPrefix));
+      const meter = new LoadMeter();
+      this.#reporter = new LoadReporter({
+        intervalMs: c.reportIntervalMs,
+        store: this.#store,
+        logger: this.logger,
+        identity: {
+          id: c.streamerId,
+          pool: c.pool,
+          address: this.publicAddress,
+          port: this.publicPort,
+          url: this.#httpUrl,
+          version: gbcastVersion,
+        },
+        measure: () => {
+          const bytes = this.totals.bytesSinceReport;
+          this.totals.bytesSinceReport = 0;
+          return { activeStreams: this.table.size, ...meter.sample(bytes) };
+        },
+        isDraining: () => this.#draining,
+        onDrainRequested: () => this.drain('requested through redis'),
+      });
+      this.#reporter.start();
+    }
+    this.logger.info(
+      {
+        rtpPort: this.rtpPort,
+        publicAddress: this.publicAddress,
+        publicPort: this.publicPort,
+        http: this.#httpUrl,
+        udpRecvBufferBytes: this.udpRecvBufferBytes,
+        redis: Boolean(c.redisUrl),
+      },
+      'streamer started',
+    );
+  }
+
+  readiness(): { ready: boolean; reason?: string } {
+    if (this.#stopping) return { ready: false, reason: 'shutting down' };
+    if (this.#draining) return { ready: false, reason: 'draining' };
+    if (this.#reporter && !this.#reporter.lastReportOk) return { ready: false, reason: 'load reports to redis failing' };
+    return { ready: true };
+  }
+
+  /** Opens (or, for an identical repeat, returns) a receiver. */
+  openReceiver(req: OpenReceiverRequest): OpenReceiverResponse {
+    const ssrc = parseSsrc(req.ssrc);
+    if (ssrc === undefined) throw new StreamerApiError(400, `ssrc must be 1 to 10 decimal digits below 2^32, got "${req.ssrc}"`);
+    const response: OpenReceiverResponse = {
+      streamId: req.streamId,
+      ssrc: req.ssrc,
+      transport: req.transport,
+      address: this.publicAddress,
+      port: this.publicPort,
+    };
+    const existing = this.table.get(req.streamId);
+    if (existing) {
+      if (existing.ssrc === ssrc && existing.transport === req.transport && existing.rtmpUrl === req.rtmpUrl) {
+        if (req.peer) this.setPeer(req.streamId, req.peer);
+        return response;
+      }
+      throw new StreamerApiError(409, `stream ${req.streamId} is already open with another ssrc, transport or rtmpUrl`);
+    }
+    if (this.#draining || this.#stopping) throw new StreamerApiError(503, 'streamer is draining: open the receiver elsewhere');
+    if (this.table.size >= this.config.maxReceivers) {
+      throw new StreamerApiError(503, `streamer is full (${this.config.maxReceivers} receivers)`);
+    }
+    const other = this.table.bySsrc(ssrc);
+    if (other) throw new StreamerApiError(409, `ssrc ${req.ssrc} is in use by stream ${other.streamId}`);
+    if (req.rtmpUrl !== undefined && !/^rtmps?:\/\/[^/]+\/.+/.test(req.rtmpUrl)) {
+      throw new StreamerApiError(400, `rtmpUrl must look like rtmp://host[:port]/app/stream, got "${req.rtmpUrl}"`);
+    }
+    const receiver = new Receiver(
+      {
+        streamId: req.streamId,
+        ssrc,
+        ssrcText: req.ssrc,
+        transport: req.transport,
+        rtmpUrl: req.rtmpUrl,
+        hevc: req.hevc ?? (this.config.hevcFlv as 'legacy' | 'enhanced'),
+        peer: undefined,
+        reorderWindow: this.config.reorderWindow,
+        rtmpQueueBytes: this.config.rtmpQueueBytes,
+        flvViewerMaxPendingBytes: this.config.flvViewerMaxPendingBytes,
+      },
+      {
+        logger: this.logger,
+        totals: this.totals,
+        onClose: (r, reason, detail) => void this.table.remove(r, reason, detail),
+      },
+    );
+    this.table.add(receiver);
+    this.logger.info({ streamId: req.streamId, ssrc: req.ssrc, transport: req.transport, rtmpUrl: req.rtmpUrl }, 'receiver opened');
+    if (req.peer) this.setPeer(req.streamId, req.peer);
+    return response;
+  }
+
+  /** Tells a receiver where the camera sends from (or, for tcp-active, where to dial). */
+  setPeer(streamId: string, peer: PeerAddress): void {
+    const receiver = this.table.get(streamId);
+    if (!receiver) throw new StreamerApiError(404, `no receiver for stream ${streamId}`);
+    const samePeer = receiver.peer?.ip === peer.ip && receiver.peer?.port === peer.port;
+    receiver.peer = peer;
+    if (receiver.transport !== 'tcp-active' || samePeer || receiver.tcpSocket) return;
+    if (peer.port === undefined) throw new StreamerApiError(400, 'tcp-active needs the camera port (peer.port)');
+    void dialCamera({
+      peer: { ip: peer.ip, port: peer.port },
+      deadlineMs: this.config.noMediaTimeoutMs,
+      logger: this.logger.child({ streamId }),
+      cancelled: () => receiver.closed || receiver.tcpSocket !== undefined,
+    }).then((socket) => {
+      if (socket) {
+        this.table.attachOutboundTcp(receiver, socket);
+      } else if (!receiver.closed && !receiver.tcpSocket) {
+        void this.table.remove(receiver, 'connect-failed', `could not connect to ${peer.ip}:${peer.port}`);
+      }
+    });
+  }
+
+  async closeReceiver(streamId: string): Promise<boolean> {
+    const receiver = this.table.get(streamId);
+    if (!receiver) return false;
+    await this.table.remove(receiver, 'deleted');
+    return true;
+  }
+
+  /** Refuse new receivers, keep running ones; tell Redis at once so signaling stops picking us. */
+  drain(why: string): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.logger.info({ why, receivers: this.table.size }, 'draining');
+    void this.#reporter?.reportNow();
+    this.#publish({ type: 'streamer.draining', streamerId: this.config.streamerId, pool: this.config.pool, at: Date.now() });
+  }
+
+  #onReceiverClosed(receiver: Receiver, reason: ReceiverCloseReason, detail?: string): void {
+    this.logger.info(
+      { streamId: receiver.streamId, ssrc: receiver.ssrcText, reason, detail, packets: receiver.packets, lost: receiver.lost },
+      'receiver closed',
+    );
+    this.#publish({
+      type: 'receiver.closed',
+      streamerId: this.config.streamerId,
+      streamId: receiver.streamId,
+      reason,
+      detail,
+      at: Date.now(),
+    });
+  }
+
+  #publish(event: GbcastEvent): void {
+    this.#store?.publishEvent(event).catch((err: unknown) => {
+      this.logger.warn({ err: (err as Error).message, event: event.type }, 'could not publish event');
+    });
+  }
+
+  /**
+   * Graceful stop: drain, let running streams go on for up to `graceMs` (they end when signaling
+   * sends BYE or media stops), then close what is left, flush RTMP, and release everything.
+   */
+  async stop(graceMs = 0): Promise<void> {
+    if (this.#stopping) return;
+    this.drain('stopping');
+    const deadline = Date.now() + graceMs;
+    while (this.table.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    this.#stopping = true;
+    await Promise.allSettled([...this.table.all()].map((r) => this.table.remove(r, 'shutdown')));
+    this.table.stop();
+    await this.#rtpPort?.close();
+    await this.#http?.close();
+    await this.#reporter?.stop();
+    if (this.#store) await this.#store.remove(this.config.streamerId, this.config.pool).catch(() => undefined);
+    this.#redis?.disconnect();
+    this.logger.info('streamer stopped');
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    streamer: Streamer;
+  }
+}
