@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: dependencies, type check, lint, then every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh --test
+export PATH="$PWD/node_modules/.bin:$PATH"
+echo "node $(node --version)"
+echo "== typecheck"
+tsc -p tsconfig.json
+echo "== lint"
+eslint --max-warnings 0 .
+echo "== tests"
+mkdir -p test-artifacts
+node --test --test-concurrency="${GBCAST_TEST_CONCURRENCY:-2}" --test-timeout=300000 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  "common/**/*.test.ts" "streamer/**/*.test.ts" "camera/**/*.test.ts" "test/**/*.test.ts"
