@@ -64,6 +64,8 @@ interface PublisherEvents {
   closed: [];
 }
 
+/** Largest FLV/RTMP body: the length fields are 24 bits (@setDataFrame adds 16 bytes to metadata). */
+const MAX_BODY = 0xffffff - 16;
 /** A publish that lasted this long resets the backoff. */
 const STABLE_PUBLISH_MS = 10_000;
 
@@ -100,12 +102,12 @@ export class RtmpPublisher extends EventEmitter<PublisherEvents> {
     this.headerTags = options.headerTags;
     this.log = options.logger ?? silentLogger;
     const maxQueueBytes = options.maxQueueBytes ?? 8 * 1024 * 1024;
-    this.queue = new SendQueue(maxQueueBytes);
+    this.chunkSize = options.chunkSize ?? MAX_INTEROPERABLE_CHUNK_SIZE;
+    this.queue = new SendQueue(maxQueueBytes, this.chunkSize);
     this.lowWater = Math.max(16 * 1024, Math.min(256 * 1024, Math.floor(maxQueueBytes / 4)));
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.initialDelayMs = Math.max(1, options.reconnect?.initialDelayMs ?? 1000);
     this.maxDelayMs = Math.max(this.initialDelayMs, options.reconnect?.maxDelayMs ?? 30_000);
-    this.chunkSize = options.chunkSize ?? MAX_INTEROPERABLE_CHUNK_SIZE;
     this.maxServerMessageSize = options.maxServerMessageSize ?? 1024 * 1024;
     this.closeFlushMs = options.closeFlushMs ?? 2000;
   }
@@ -149,7 +151,7 @@ export class RtmpPublisher extends EventEmitter<PublisherEvents> {
   send(tag: RtmpMediaTag): void {
     if (this.closing) return;
     try {
-      if (tag.data.length < 15) {
+      if (tag.data.length < 15 || tag.data.length - 15 > MAX_BODY) {
         this.queue.drops++;
         return;
       }
@@ -260,15 +262,20 @@ export class RtmpPublisher extends EventEmitter<PublisherEvents> {
     while (conn.writableLength < this.lowWater && conn.phase === 'publishing') {
       const tag = this.queue.shift();
       if (!tag) break;
-      this.writeTag(conn, tag);
+      try {
+        this.writeTag(conn, tag);
+      } catch (err) {
+        this.queue.drops++;
+        this.log.error({ err }, 'rtmp publisher: tag dropped after an unexpected error');
+      }
     }
   }
 
   private writeTag(conn: RtmpConnection, tag: RtmpMediaTag): void {
     const body = tagBody(tag);
     const slot = tag.type === 8 ? 0 : tag.type === 9 ? 1 : 2;
-    let ts = Math.max(0, Math.floor(tag.timestamp));
-    if (ts < this.lastTs[slot]) ts = this.lastTs[slot];
+    let ts = Math.floor(tag.timestamp);
+    if (!(ts >= this.lastTs[slot])) ts = this.lastTs[slot]; // also catches NaN
     this.lastTs[slot] = ts;
     let n: number;
     if (tag.type === 8) {

@@ -1,20 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SendQueue } from './send-queue.ts';
+import { SendQueue, wireCost } from './send-queue.ts';
 import type { RtmpMediaTag } from './types.ts';
 
 type Kind = 'meta' | 'vh' | 'ah' | 'K' | 'P' | 'a';
 let serial = 0;
-/** A tag of `size` bytes in total, remembered by its kind for the assertions. */
+/** A tag costing `cost` bytes on the wire (one chunk), remembered by its kind for the assertions. */
 const names = new WeakMap<RtmpMediaTag, string>();
-function tag(kind: Kind, size = 100): RtmpMediaTag {
+function tag(kind: Kind, cost = 100): RtmpMediaTag {
+  const type = kind === 'meta' ? 18 : kind === 'a' || kind === 'ah' ? 8 : 9;
   const t: RtmpMediaTag = {
-    type: kind === 'meta' ? 18 : kind === 'a' || kind === 'ah' ? 8 : 9,
+    type,
     timestamp: serial++,
     keyframe: kind === 'K',
     isHeader: kind === 'meta' || kind === 'vh' || kind === 'ah',
-    data: Buffer.alloc(size),
+    data: Buffer.alloc(cost - 3 - (type === 18 ? 16 : 0)),
   };
+  assert.equal(wireCost(t, 65536), cost);
   names.set(t, kind);
   return t;
 }
@@ -25,7 +27,7 @@ function drain(q: SendQueue): string[] {
 }
 
 test('a publish starts with the headers, then waits for a video keyframe', () => {
-  const q = new SendQueue(10_000);
+  const q = new SendQueue(10_000, 65536);
   q.restart([tag('meta'), tag('vh'), tag('ah')]);
   const offered = ['a', 'P', 'a', 'K', 'a', 'P'] as const;
   const results = offered.map((k) => q.offer(tag(k), 0));
@@ -36,7 +38,7 @@ test('a publish starts with the headers, then waits for a video keyframe', () =>
 });
 
 test('an audio-only stream is not held back; video appearing later starts at a keyframe', () => {
-  const q = new SendQueue(10_000);
+  const q = new SendQueue(10_000, 65536);
   q.restart([tag('meta'), tag('ah')]);
   for (const k of ['a', 'a', 'P', 'a', 'K', 'P'] as const) q.offer(tag(k), 0);
   assert.deepEqual(drain(q), ['meta', 'ah', 'a', 'a', 'K', 'P']);
@@ -54,7 +56,7 @@ test('overflow drops queued media, keeps headers, and resumes at the next keyfra
     ['headers survive an overflow', ['K', 'vh', 'P', 'P', 'P', 'P', 'a', 'K'], 0, ['vh', 'K'], 6],
   ];
   for (const [what, seq, inFlight, expected, drops] of cases) {
-    const q = new SendQueue(500);
+    const q = new SendQueue(500, 65536);
     q.restart([]);
     for (const k of seq) q.offer(tag(k), inFlight);
     assert.deepEqual(drain(q), expected, what);
@@ -63,7 +65,7 @@ test('overflow drops queued media, keeps headers, and resumes at the next keyfra
 });
 
 test('never holds more than maxBytes, whatever the input', () => {
-  const q = new SendQueue(5000);
+  const q = new SendQueue(5000, 65536);
   q.restart([tag('meta'), tag('vh')]);
   let seed = 1;
   for (let i = 0; i < 20_000; i++) {
@@ -77,15 +79,23 @@ test('never holds more than maxBytes, whatever the input', () => {
   assert.ok(q.drops > 0);
 });
 
+test('the wire cost bounds what the chunk writer puts on the wire', () => {
+  // body 1000 (+16 for @setDataFrame) in chunks of 128: 8 chunks, first header 18, 7 more of 7
+  const meta: RtmpMediaTag = { type: 18, timestamp: 0, keyframe: false, isHeader: true, data: Buffer.alloc(1015) };
+  assert.equal(wireCost(meta, 128), 1016 + 18 + 7 * 7);
+  const video: RtmpMediaTag = { type: 9, timestamp: 0, keyframe: true, isHeader: false, data: Buffer.alloc(15 + 256) };
+  assert.equal(wireCost(video, 128), 256 + 18 + 7);
+});
+
 test('a header too large for the queue is dropped, not queued', () => {
-  const q = new SendQueue(500);
+  const q = new SendQueue(500, 65536);
   q.restart([]);
   assert.equal(q.offer(tag('vh', 600), 0), 'dropped');
   assert.equal(q.length, 0);
 });
 
 test('clear and restart count the media they discard', () => {
-  const q = new SendQueue(10_000);
+  const q = new SendQueue(10_000, 65536);
   q.restart([tag('vh')]);
   q.offer(tag('K'), 0);
   q.offer(tag('P'), 0);

@@ -11,8 +11,19 @@ import type { RtmpMediaTag } from './types.ts';
 
 export type OfferResult = 'queued' | 'dropped';
 
+/**
+ * An upper bound of the bytes a tag costs on the wire: the body (plus `@setDataFrame` for script
+ * data), the largest first chunk header (18 bytes) and the largest continuation header (7 bytes)
+ * per extra chunk. Counting this, rather than the tag size, keeps queue + socket under the limit.
+ */
+export function wireCost(tag: RtmpMediaTag, chunkSize: number): number {
+  const payload = tag.data.length - 15 + (tag.type === 18 ? 16 : 0);
+  return payload + 18 + 7 * Math.floor(Math.max(0, payload - 1) / chunkSize);
+}
+
 export class SendQueue {
   readonly maxBytes: number;
+  readonly chunkSize: number;
   /** Tags dropped (not counting headers offered while no publish is running). */
   drops = 0;
   private items: RtmpMediaTag[] = [];
@@ -21,8 +32,9 @@ export class SendQueue {
   private awaitKeyframe = true;
   private hasVideo = false;
 
-  constructor(maxBytes: number) {
+  constructor(maxBytes: number, chunkSize = 128) {
     this.maxBytes = maxBytes;
+    this.chunkSize = chunkSize;
   }
 
   /** Bytes of the tags waiting in the queue. */
@@ -66,7 +78,7 @@ export class SendQueue {
 
   /** Decides about one tag from the muxer. `inFlight`: bytes the socket still buffers. */
   offer(tag: RtmpMediaTag, inFlight: number): OfferResult {
-    const size = tag.data.length;
+    const size = wireCost(tag, this.chunkSize);
     if (tag.type === 9) this.hasVideo = true;
     if (tag.isHeader) {
       if (this.bytesValue + inFlight + size > this.maxBytes) this.dropMedia();
@@ -89,7 +101,7 @@ export class SendQueue {
     const tag = this.items[this.head];
     this.items[this.head] = undefined as unknown as RtmpMediaTag;
     this.head++;
-    this.bytesValue -= tag.data.length;
+    this.bytesValue -= wireCost(tag, this.chunkSize);
     if (this.head === this.items.length) {
       this.items = [];
       this.head = 0;
@@ -120,7 +132,7 @@ export class SendQueue {
       const t = this.items[i];
       if (t.isHeader) {
         kept.push(t);
-        bytes += t.data.length;
+        bytes += wireCost(t, this.chunkSize);
       } else {
         this.drops++;
       }
@@ -138,6 +150,6 @@ export class SendQueue {
 
   private push(tag: RtmpMediaTag): void {
     this.items.push(tag);
-    this.bytesValue += tag.data.length;
+    this.bytesValue += wireCost(tag, this.chunkSize);
   }
 }
