@@ -18,10 +18,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Amf0EcmaArray, decodeAmf0, encodeAmf0 } from '../streamer/flv/amf0.ts';
+import { videoFramesFromAnnexB } from '../streamer/flv/fixture-frames.ts';
+import { FlvMuxer } from '../streamer/flv/flv-muxer.ts';
+import type { FlvTag } from '../streamer/flv/flv-tag.ts';
 import { ChunkReader } from '../streamer/rtmp/chunk-reader.ts';
-import { HANDSHAKE_SIZE } from '../streamer/rtmp/handshake.ts';
+import { ChunkWriter } from '../streamer/rtmp/chunk-writer.ts';
+import { ClientHandshake, HANDSHAKE_SIZE } from '../streamer/rtmp/handshake.ts';
 import { RtmpPublisher } from '../streamer/rtmp/rtmp-publisher.ts';
 import type { DisconnectInfo, RtmpPublisherOptions } from '../streamer/rtmp/rtmp-publisher.ts';
+import { readFileSync } from 'node:fs';
+import { fixturePath } from './support/fixtures.ts';
 import { describeTag, headerTagsOf, readFlvFile } from './support/flv-file.ts';
 import type { FlvFileTag } from './support/flv-file.ts';
 import { startNginxRtmp } from './support/nginx-rtmp.ts';
@@ -209,6 +215,47 @@ function assertMonotonicPerType(messages: readonly TapMessage[]): void {
     assert.ok(m.timestamp >= (last.get(m.type) ?? 0), `type ${m.type} timestamp went back to ${m.timestamp}`);
     last.set(m.type, m.timestamp);
   }
+}
+
+/**
+ * A minimal RTMP player (connect, createStream, play) that labels what it receives:
+ * `<codec>:hdr`, `<codec>:key` or `<codec>` per video/audio message.
+ */
+function rtmpPlay(port: number, stream: string): { received: string[]; close(): void } {
+  const received: string[] = [];
+  const hs = new ClientHandshake();
+  const writer = new ChunkWriter();
+  const reader = new ChunkReader({ maxMessageSize: 16 * 1024 * 1024 });
+  const sock = net.connect(port, '127.0.0.1', () => sock.write(hs.c0c1));
+  const send = (streamId: number, values: Parameters<typeof encodeAmf0>[0]) => {
+    const out: Buffer[] = [];
+    writer.write(out, 3, 20, streamId, 0, encodeAmf0(values));
+    for (const b of out) sock.write(b);
+  };
+  let handshaken = false;
+  sock.on('data', (d: Buffer) => {
+    if (!handshaken) {
+      const step = hs.push(d);
+      if (step.c2) sock.write(step.c2);
+      if (!step.done) return;
+      handshaken = true;
+      send(0, ['connect', 1, { app: 'live', tcUrl: `rtmp://127.0.0.1:${port}/live` }]);
+      if (!step.rest) return;
+      d = step.rest;
+    }
+    for (const m of reader.push(d)) {
+      if (m.type === 20) {
+        const v = decodeAmf0(m.payload);
+        if (v[0] === '_result' && v[1] === 1) send(0, ['createStream', 2, null]);
+        else if (v[0] === '_result' && v[1] === 2) send(v[3] as number, ['play', 3, null, stream]);
+      } else if (m.type === 8 || m.type === 9) {
+        const i = describeTag(m.type, m.payload);
+        received.push(`${i.codec}${i.isHeader ? ':hdr' : i.keyframe ? ':key' : ''}`);
+      }
+    }
+  });
+  sock.on('error', () => {});
+  return { received, close: () => sock.destroy() };
 }
 
 function publisher(options: Partial<RtmpPublisherOptions> & Pick<RtmpPublisherOptions, 'url' | 'headerTags'>): RtmpPublisher {
@@ -438,6 +485,41 @@ describe('RtmpPublisher against nginx-rtmp', () => {
         media(alawTags).filter((t) => t.type === 9).map((t) => t.timestamp),
       );
     } finally {
+      await p.close();
+      await tap.close();
+      await nginx.stop();
+    }
+  });
+
+  test('HEVC as codec id 12 with repeatVideoHeader: a player joining mid-stream gets the header first', async () => {
+    // nginx-rtmp keeps only AVC/AAC sequence headers for late joiners; repeating the HEVC header
+    // before each keyframe is what lets a player that joins mid-stream decode.
+    const tags: FlvTag[] = [];
+    const muxer = new FlvMuxer({ hevc: 'legacy' }, (t) => tags.push(t));
+    for (const f of videoFramesFromAnnexB('h265', readFileSync(fixturePath('avatar.h265'))).slice(0, 200)) muxer.push(f);
+    const keyframes = tags.filter((t) => t.type === 9 && t.keyframe && !t.isHeader);
+    assert.ok(keyframes.length >= 2 && keyframes[1].timestamp > 1000, 'the clip has a second keyframe to join at');
+    const nginx = await startNginxRtmp();
+    const tap = await startTap(nginx.port);
+    const p = publisher({ url: `rtmp://127.0.0.1:${tap.port}/live/hevc`, headerTags: () => muxer.headerTags(), repeatVideoHeader: true });
+    let player: ReturnType<typeof rtmpPlay> | null = null;
+    try {
+      const publishing = waitEvent(p, 'publishing', 5000);
+      p.start();
+      await publishing;
+      const feeder = new Feeder(p, media(tags), { speed: 4, loop: false });
+      await until(() => p.stats.tagsSent > 5, 5000, 'the first frames');
+      player = rtmpPlay(nginx.port, 'hevc'); // joins after the first keyframe
+      await until(() => feeder.done, 10_000, 'the clip to be sent');
+      await p.close();
+      await until(() => player!.received.length > 0, 5000, 'the late player to get video');
+      assert.deepEqual(player.received.slice(0, 2), ['hevc:hdr', 'hevc:key']);
+      // on the wire: the header went out again before every keyframe, once
+      const l = labels(tap.connections[0]);
+      for (let i = 0; i < l.length; i++) if (l[i] === 'K') assert.equal(l[i - 1], 'vh', `before the keyframe at ${i}`);
+      assert.equal(l.filter((x) => x === 'vh').length, keyframes.length);
+    } finally {
+      player?.close();
       await p.close();
       await tap.close();
       await nginx.stop();

@@ -36,6 +36,13 @@ export interface RtmpPublisherOptions {
   maxServerMessageSize?: number;
   /** How long close() waits for queued data to go out (default 2 s). */
   closeFlushMs?: number;
+  /**
+   * Send the current video sequence header (from `headerTags()`) again right before every video
+   * keyframe. nginx-rtmp keeps only AVC and AAC sequence headers for players that join mid-stream,
+   * so with HEVC as codec id 12 a late player never gets the HEVC header unless it is repeated.
+   * Default false.
+   */
+  repeatVideoHeader?: boolean;
 }
 
 export type RtmpPublisherState = 'idle' | 'connecting' | 'publishing' | 'disconnected' | 'closed';
@@ -80,6 +87,9 @@ export class RtmpPublisher extends EventEmitter<PublisherEvents> {
   private readonly chunkSize: number;
   private readonly maxServerMessageSize: number;
   private readonly closeFlushMs: number;
+  private readonly repeatVideoHeader: boolean;
+  /** The last video tag written was a sequence header (no need to repeat it before a keyframe). */
+  private videoHeaderJustSent = false;
   /** Write to the socket while it buffers less than this. */
   private readonly lowWater: number;
 
@@ -110,6 +120,7 @@ export class RtmpPublisher extends EventEmitter<PublisherEvents> {
     this.maxDelayMs = Math.max(this.initialDelayMs, options.reconnect?.maxDelayMs ?? 30_000);
     this.maxServerMessageSize = options.maxServerMessageSize ?? 1024 * 1024;
     this.closeFlushMs = options.closeFlushMs ?? 2000;
+    this.repeatVideoHeader = options.repeatVideoHeader ?? false;
   }
 
   get state(): RtmpPublisherState {
@@ -224,6 +235,7 @@ export class RtmpPublisher extends EventEmitter<PublisherEvents> {
     this.stateValue = 'publishing';
     this.publishStartedAt = Date.now();
     this.lastTs = [0, 0, 0];
+    this.videoHeaderJustSent = false;
     let headers: readonly RtmpMediaTag[] = [];
     try {
       headers = this.headerTags().filter((t) => t.data.length >= 15);
@@ -272,6 +284,13 @@ export class RtmpPublisher extends EventEmitter<PublisherEvents> {
   }
 
   private writeTag(conn: RtmpConnection, tag: RtmpMediaTag): void {
+    if (tag.type === 9) {
+      if (this.repeatVideoHeader && tag.keyframe && !tag.isHeader && !this.videoHeaderJustSent) {
+        const header = this.currentVideoHeader();
+        if (header) this.writeTag(conn, { ...header, timestamp: tag.timestamp });
+      }
+      this.videoHeaderJustSent = tag.isHeader;
+    }
     const body = tagBody(tag);
     const slot = tag.type === 8 ? 0 : tag.type === 9 ? 1 : 2;
     let ts = Math.floor(tag.timestamp);
@@ -290,6 +309,14 @@ export class RtmpPublisher extends EventEmitter<PublisherEvents> {
       n = conn.sendMessage(ChunkStream.Data, MessageType.DataAmf0, ts, body);
     }
     if (n > 0) this.countersValue.tagsSent++;
+  }
+
+  private currentVideoHeader(): RtmpMediaTag | undefined {
+    try {
+      return this.headerTags().find((t) => t.type === 9 && t.isHeader && t.data.length >= 15);
+    } catch {
+      return undefined;
+    }
   }
 
   private redactedUrl(): string {
