@@ -694,6 +694,7 @@ describe('RtmpPublisher against hostile servers', () => {
     ],
     ['silence after the handshake', () => {}, /^timed out after 300 ms in phase connect$/],
     ['a server that hangs up after the handshake', (s) => s.end(), /closed by the server during connect/],
+    ['a server that sends close', (s) => s.write(command(['close', 0, null])), /^the server sent close$/],
     ['another RTMP version', () => {}, /^protocol error: server answered with RTMP version 6/, 6],
   ];
   for (const [what, script, reason, version] of cases) {
@@ -716,6 +717,52 @@ describe('RtmpPublisher against hostile servers', () => {
       }
     });
   }
+
+  test('send() never throws; timestamps never go back per track; bad tags are counted drops', async () => {
+    const received: Array<{ type: number; timestamp: number; size: number }> = [];
+    const server = await fakeServer((s, rest) => {
+      const reader = new ChunkReader({ maxMessageSize: 16 * 1024 * 1024 });
+      const read = (d: Buffer) => {
+        for (const m of reader.push(d)) {
+          received.push({ type: m.type, timestamp: m.timestamp, size: m.payload.length });
+          if (m.type !== 20) continue;
+          const [name, tx] = decodeAmf0(m.payload);
+          if (name === 'connect') s.write(command(['_result', tx, null, { code: 'NetConnection.Connect.Success' }]));
+          if (name === 'createStream') s.write(command(['_result', tx, null, 1]));
+          if (name === 'publish') {
+            const body = encodeAmf0(['onStatus', 0, null, { level: 'status', code: 'NetStream.Publish.Start' }]);
+            s.write(Buffer.concat([hex(`05 000000 ${body.length.toString(16).padStart(6, '0')} 14 01000000`), body]));
+          }
+        }
+      };
+      read(rest);
+      s.on('data', read);
+    });
+    const tag = (type: 8 | 9, timestamp: number, keyframe: boolean, bodySize = 10) => ({
+      type,
+      timestamp,
+      keyframe,
+      isHeader: false,
+      data: Buffer.alloc(15 + bodySize, type === 9 ? (keyframe ? 0x17 : 0x27) : 0xaf),
+    });
+    const p = publisher({ url: `rtmp://127.0.0.1:${server.port}/live/x`, headerTags: () => [] });
+    try {
+      const publishing = waitEvent(p, 'publishing', 5000);
+      p.start();
+      await publishing;
+      const sent = [tag(9, 1000, true), tag(8, 990, false), tag(9, 1040, false), tag(8, 980, false), tag(9, 1020, false), tag(9, Number.NaN, false), tag(9, 1080, false)];
+      for (const t of sent) p.send(t);
+      p.send({ type: 9, timestamp: 2000, keyframe: true, isHeader: false, data: Buffer.alloc(10) }); // shorter than a tag header
+      p.send({ type: 9, timestamp: 2000, keyframe: true, isHeader: false, data: Buffer.alloc(15 + 0xffffff) }); // body over 24 bits
+      assert.equal(p.stats.queueDrops, 2);
+      await until(() => received.filter((m) => m.type === 8 || m.type === 9).length === sent.length, 3000, 'the media');
+      const got = received.filter((m) => m.type === 8 || m.type === 9).map((m) => [m.type, m.timestamp]);
+      assert.deepEqual(got, [[9, 1000], [8, 990], [9, 1040], [8, 990], [9, 1040], [9, 1040], [9, 1080]]);
+    } finally {
+      await p.close();
+      await server.close();
+    }
+  });
 
   test('answers Ping Request and acknowledges the window it was given', async () => {
     const received: Array<{ type: number; payload: string }> = [];

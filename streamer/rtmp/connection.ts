@@ -273,7 +273,8 @@ export class RtmpConnection extends EventEmitter<ConnectionEvents> {
       this.opts.logger.debug({ code, level }, 'rtmp onStatus');
       return;
     }
-    // onBWDone, onFCPublish, close and anything else: nothing to do for a publisher.
+    if (name === 'close') return this.close('the server sent close');
+    // onBWDone, onFCPublish and anything else: nothing to do for a publisher.
     this.opts.logger.debug({ command: name }, 'rtmp command ignored');
   }
 
