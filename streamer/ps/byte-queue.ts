@@ -44,8 +44,12 @@ export class ByteQueue {
     return this.ends[this.head];
   }
 
-  /** Consumes n bytes (n <= length). */
+  /** Consumes n bytes (at most length). */
   skip(n: number): void {
+    if (n >= this.length) {
+      this.clear();
+      return;
+    }
     this.length -= n;
     while (n > 0) {
       const left = this.ends[this.head] - this.starts[this.head];

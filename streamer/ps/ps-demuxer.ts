@@ -244,6 +244,11 @@ export class PsDemuxer {
     return this.video.size;
   }
 
+  /** Whether endOfFrame() currently ends frames (the marker proved reliable so far). */
+  get markerTrusted(): boolean {
+    return this.markerTrust >= MARKER_TRUST;
+  }
+
   /** The video codec in use (sniffed, else declared), or null before it is known. */
   get videoCodec(): VideoCodec | null {
     return this.video.codecGuess;
@@ -384,7 +389,8 @@ export class PsDemuxer {
       if (r === MALFORMED) return this.malformedUnit(id);
       this.stats.packs++;
       this.onUnit?.({ kind: 'pack', mpeg1: this.pack.mpeg1, scr: this.pack.scr, stuffing: this.pack.stuffing, size: r });
-      q.skip(r);
+      // The stuffing bytes may not have arrived yet.
+      this.skipUnit(r);
       return true;
     }
     if (id === StreamId.ProgramEnd) {
@@ -698,7 +704,7 @@ export class PsDemuxer {
     }
     if (r < 0) return false;
     if (this.huntGarbage && this.huntSawNal && this.video.active) this.videoLost();
-    this.onUnit?.({ kind: 'resync', skipped: this.huntSkipped });
+    if (this.huntSkipped > 0) this.onUnit?.({ kind: 'resync', skipped: this.huntSkipped });
     this.state = S_SYNC;
     return true;
   }
