@@ -363,7 +363,11 @@ describe('RtmpPublisher against nginx-rtmp', () => {
     const p = publisher({ url: nginx.url('live', 'alaw'), headerTags: () => headerTagsOf(alawTags) });
     try {
       assert.ok(alawTags.some((t) => t.type === 8 && describeTag(8, t.data.subarray(11)).codec === 'pcma'));
-      await new Promise((r) => setTimeout(r, 300));
+      const deadline = Date.now() + 10_000;
+      while ((await nginx.players('alaw')) < 1) {
+        if (Date.now() > deadline) throw new Error('the player did not subscribe');
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const publishing = waitEvent(p, 'publishing', 5000);
       p.start();
       await publishing;

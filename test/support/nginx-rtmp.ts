@@ -70,6 +70,10 @@ export interface NginxRtmp {
   /** Files nginx recorded so far (absolute paths, oldest first by name). */
   recordings(): Promise<string[]>;
   errorLog(): Promise<string>;
+  /** The raw XML of `/stat` (rtmp_stat all). */
+  stat(): Promise<string>;
+  /** Players (clients not publishing) subscribed to `live/<stream>`, from `/stat`. */
+  players(stream: string): Promise<number>;
   /** Kills nginx and removes the temp dir. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -204,6 +208,11 @@ export async function startNginxRtmp(options: NginxRtmpOptions = {}): Promise<Ng
     }
   }
 
+  const stat = async (): Promise<string> => {
+    const res = await fetch(`http://127.0.0.1:${httpPort}/stat`);
+    return res.text();
+  };
+
   const stop = async (): Promise<void> => {
     await kill();
     await rm(dir, { recursive: true, force: true });
@@ -231,6 +240,15 @@ export async function startNginxRtmp(options: NginxRtmpOptions = {}): Promise<Ng
     },
     recordings: async () => (await readdir(recordDir)).sort().map((f) => path.join(recordDir, f)),
     errorLog: () => readFile(path.join(dir, 'error.log'), 'utf8').catch(() => ''),
+    stat,
+    players: async (stream) => {
+      const xml = await stat();
+      for (const block of xml.match(/<stream>[\s\S]*?<\/stream>/g) ?? []) {
+        if (!block.includes(`<name>${stream}</name>`)) continue;
+        return (block.match(/<client>[\s\S]*?<\/client>/g) ?? []).filter((c) => !c.includes('<publishing/>')).length;
+      }
+      return 0;
+    },
     stop,
     [Symbol.asyncDispose]: stop,
   };
