@@ -85,17 +85,7 @@ export function nginxRtmpModulePath(): string {
   return found;
 }
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; another process could take it before use). */
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', resolve);
-  });
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
+import { freePort } from './ports.ts';
 
 function config(dir: string, port: number, httpPort: number, o: NginxRtmpOptions): string {
   const app = [
