@@ -150,7 +150,11 @@ export class MediaSender implements ScheduledTask {
         this.wall0 += now - due;
         this.stats.clockResets++;
       }
-      this.sendFrame(this.timeline.next() as MediaFrame, true);
+      try {
+        this.sendFrame(this.timeline.next() as MediaFrame, true);
+      } catch {
+        this.finish('error');
+      }
       if (this.state !== 'running') return;
     }
   }

@@ -30,8 +30,20 @@ export class FrameScheduler {
   /** Timer callbacks so far (for benchmarks). */
   firings = 0;
 
-  constructor(coalesceMs = 2) {
+  private readonly onError: (err: unknown) => void;
+
+  /**
+   * `onError` receives what a tick() throws (the other tasks still run); by default it is rethrown
+   * from a microtask, so a bug is not swallowed.
+   */
+  constructor(coalesceMs = 2, onError?: (err: unknown) => void) {
     this.coalesceMs = coalesceMs;
+    this.onError =
+      onError ??
+      ((err) =>
+        queueMicrotask(() => {
+          throw err;
+        }));
   }
 
   get size(): number {
@@ -85,10 +97,8 @@ export class FrameScheduler {
       try {
         entry.task.tick(now);
       } catch (err) {
-        // A failing stream must not stop the others; report it asynchronously.
-        queueMicrotask(() => {
-          throw err;
-        });
+        // A failing stream must not stop the others.
+        this.onError(err);
       }
     }
     this.firing = false;

@@ -52,10 +52,24 @@ function fastLookup(hostname: string, options: number | dns.LookupOptions, callb
 /** A UDP socket many UdpTransports can send through (bound to an ephemeral port, errors counted). */
 export async function createSharedUdpSocket(type: 'udp4' | 'udp6' = 'udp4', bindAddress?: string): Promise<dgram.Socket> {
   const socket = dgram.createSocket({ type, lookup: fastLookup as never });
+  await udpStep(socket, (done) => socket.bind(0, bindAddress, done));
   socket.on('error', () => {});
-  socket.bind(0, bindAddress);
-  await once(socket, 'listening');
   return socket;
+}
+
+/**
+ * Runs a dgram bind/connect and waits for its callback or an error. (With fastLookup the events can
+ * fire before an `await once(...)` would be listening, so the callback form is used.)
+ */
+function udpStep(socket: dgram.Socket, start: (done: () => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (e: Error): void => reject(e);
+    socket.once('error', fail);
+    start(() => {
+      socket.off('error', fail);
+      resolve();
+    });
+  });
 }
 
 /** Resolves a host name to one address (IP literals unchanged). */
@@ -107,10 +121,8 @@ export class UdpTransport implements PacketTransport {
     if (options.socket) return new UdpTransport(options.socket, false, false, address, options.port);
     const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: fastLookup as never });
     try {
-      socket.bind(options.localPort ?? 0, options.localAddress);
-      await once(socket, 'listening');
-      socket.connect(options.port, address);
-      await once(socket, 'connect');
+      await udpStep(socket, (done) => socket.bind(options.localPort ?? 0, options.localAddress, done));
+      await udpStep(socket, (done) => socket.connect(options.port, address, done));
     } catch (e) {
       socket.close();
       throw e;
