@@ -22,8 +22,8 @@ export interface PsDescription {
 }
 
 /**
- * `chunks` are pushed in order (e.g. one RTP payload each). With `end`, the stream is closed after
- * them, so a last complete frame is emitted; without it, only frames proven complete are.
+ * `chunks` are pushed in order (e.g. one RTP payload each). With `end`, the input is taken to end at
+ * a frame boundary (demuxer.end(true)), so its last frame is emitted if no PES of it was cut.
  */
 export function describePs(
   chunks: Buffer | readonly Buffer[],
@@ -50,12 +50,7 @@ export function describePs(
     },
   });
   const list = Buffer.isBuffer(chunks) ? [chunks] : chunks;
-  let pending = 0;
-  for (const c of list) {
-    demuxer.push(c);
-    pending = c.length;
-  }
-  void pending;
-  if (opts.end) demuxer.end();
+  for (const c of list) demuxer.push(c);
+  if (opts.end) demuxer.end(true);
   return { units, frames, stats: demuxer.stats };
 }

@@ -29,7 +29,7 @@ function demux(chunks: readonly (Chunk | Buffer)[], opts: PsDemuxerOptions = {},
     if (ch.marker) d.endOfFrame();
     maxQueued = Math.max(maxQueued, d.queuedBytes);
   }
-  if (end) d.end();
+  if (end) d.end(true);
   return { frames, stats: d.stats, demuxer: d, maxQueued, ...byKind(frames) };
 }
 
@@ -346,7 +346,7 @@ test('after a loss the damaged frame and all video until the next keyframe are d
     d.push(c.payload);
     if (c.marker) d.endOfFrame();
   });
-  d.end();
+  d.end(true);
   const { video, audio } = byKind(frames);
   const nextKey = s.video.findIndex((f, i) => i > 30 && f.keyframe);
   const want = [...s.video.slice(0, 30), ...s.video.slice(nextKey)];
@@ -387,7 +387,7 @@ test('random losses never produce a partial or corrupt frame, and video restarts
       }
       lostSince = lostSince || pending;
     }
-    d.end();
+    d.end(true);
     for (const f of byKind(frames).video) {
       const want = byPts.get(f.dts);
       assert.ok(want, `seed ${seed} trial ${trial}: unknown frame dts ${f.dts}`);
@@ -477,7 +477,7 @@ test('a reliable marker lets frames out as soon as their last packet arrives', (
   }
   assert.ok(early >= 25, `emitted at their marker: ${early}`);
   assert.equal(d.stats.markerFlushes, early);
-  d.end();
+  d.end(true);
   assert.equal(diffFrames(frames, s.video), null);
 });
 

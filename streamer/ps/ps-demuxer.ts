@@ -192,6 +192,7 @@ export class PsDemuxer {
   private pesId = 0;
   private pesBytes = 0;
   private readonly pes = new PesHeaderInfo();
+  private markerBitsWrong = false;
   private readonly pack: PackHeaderInfo = { mpeg1: false, scr: 0, stuffing: 0 };
 
   private readonly video: VideoAccessUnit;
@@ -214,6 +215,8 @@ export class PsDemuxer {
   private markerSize = 0;
   private markerFlushPending = false;
   private markerFlushedPts = -1;
+  /** The last packet pushed carried the marker bit and ended at a unit boundary. */
+  private markerAtEnd = false;
 
   // Bound once, to avoid a closure per call on the hot path.
   private readonly payloadView = (buf: Buffer, start: number, end: number): void => this.onPayload(buf, start, end);
@@ -259,6 +262,7 @@ export class PsDemuxer {
     if (start < 0) start = 0;
     if (end > buf.length) end = buf.length;
     if (end <= start) return;
+    this.markerAtEnd = false;
     this.q.push(buf, start, end);
     this.pump();
   }
@@ -287,6 +291,7 @@ export class PsDemuxer {
    * only once the marker has proved reliable in this stream; see the file comment.
    */
   endOfFrame(): void {
+    this.markerAtEnd = this.state === S_SYNC && this.q.length === 0;
     const v = this.video;
     if (!v.active || !v.hasPicture || v.damaged) return;
     if ((this.state === S_PAYLOAD || this.state === S_UNBOUNDED) && this.target === T_VIDEO) {
@@ -305,20 +310,27 @@ export class PsDemuxer {
     }
   }
 
-  /** End of the stream: emits the last frame if it is complete, and forgets partial data. */
-  end(): void {
-    if (this.state === S_UNBOUNDED) {
+  /**
+   * End of the stream: forgets partial data and decides on the frame in progress. A live stream may
+   * stop anywhere, so that frame is emitted only when the last packet pushed carried the marker bit
+   * and ended at a unit boundary. Pass `complete` when the input is known to end at a frame boundary
+   * (a file, a test): the frame is then emitted if no PES of it was cut.
+   */
+  end(complete = false): void {
+    if (this.state === S_UNBOUNDED && complete) {
       const n = this.q.length;
       this.q.forEachView(n, this.payloadView);
       this.q.skip(n);
       this.endPes();
       this.state = S_SYNC;
-    } else if (this.state === S_PAYLOAD) {
+    } else if (this.state === S_PAYLOAD || this.state === S_UNBOUNDED) {
       if (this.target === T_VIDEO && this.video.abandon()) this.stats.droppedFrames++;
       if (this.target === T_AUDIO && this.audio.drop()) this.stats.droppedFrames++;
-      this.carryVideo = false;
     }
-    this.flushVideo(false);
+    if (complete || this.markerAtEnd) this.flushVideo(false);
+    else if (this.video.abandon()) this.stats.droppedFrames++;
+    this.carryVideo = false;
+    this.markerAtEnd = false;
     this.q.clear();
     this.state = S_HUNT;
     this.huntGarbage = false;
@@ -453,6 +465,8 @@ export class PsDemuxer {
     }
     if (r === MALFORMED) return this.malformedUnit(id);
     let target = T_DISCARD;
+    // Wrong marker bits around a time stamp: used anyway (devices get them wrong), but counted.
+    if (!h.markersOk) this.markerBitsWrong = true;
     if (isVideoStreamId(id)) {
       if (this.videoId < 0) this.videoId = id;
       if (id === this.videoId) {
@@ -489,6 +503,10 @@ export class PsDemuxer {
         mpeg1: h.mpeg1,
         payloadHead: Buffer.from(q.cbuf.subarray(q.coff + r, q.coff + r + head)),
       });
+    }
+    if (this.markerBitsWrong) {
+      this.markerBitsWrong = false;
+      this.stats.malformed++;
     }
     q.skip(r);
     this.target = target;

@@ -66,7 +66,10 @@ test('PES header: MPEG-2 with PTS, PTS+DTS, none; unbounded video; malformed', (
   const h = new PesHeaderInfo();
   const a = pes(0xe0, Buffer.from([0, 0, 0, 1, 0x65]), 2 ** 33 - 10, null);
   assert.equal(parsePesHeader(a, 0, a.length, true, h), 14);
-  assert.deepEqual({ ...h }, { streamId: 0xe0, pesLength: 13, headerSize: 14, payloadLength: 5, pts: 2 ** 33 - 10, dts: -1, mpeg1: false });
+  assert.deepEqual(
+    { ...h },
+    { streamId: 0xe0, pesLength: 13, headerSize: 14, payloadLength: 5, pts: 2 ** 33 - 10, dts: -1, mpeg1: false, markersOk: true },
+  );
   const b = pes(0xe0, Buffer.alloc(3), 9000, 5400);
   assert.equal(parsePesHeader(b, 0, b.length, true, h), 19);
   assert.equal(h.pts, 9000);
@@ -91,6 +94,7 @@ test('PES header: MPEG-2 with PTS, PTS+DTS, none; unbounded video; malformed', (
   badMarker[11] &= 0xfe;
   assert.equal(parsePesHeader(badMarker, 0, badMarker.length, true, h), MALFORMED);
   assert.equal(parsePesHeader(badMarker, 0, badMarker.length, false, h), 14);
+  assert.equal(h.markersOk, false, 'used, but flagged');
 });
 
 test('PES header: MPEG-1 form with stuffing, STD buffer and PTS+DTS (as in the G.711 fixture)', () => {

@@ -231,6 +231,8 @@ export class PesHeaderInfo {
   /** 33-bit DTS or -1. */
   dts = -1;
   mpeg1 = false;
+  /** The time stamps' prefix and marker bits are right (checked always; rejected only when strict). */
+  markersOk = true;
 }
 
 /**
@@ -256,12 +258,17 @@ export function parsePesHeader(b: Uint8Array, o: number, avail: number, strict: 
     if (ptsDts === 1) return MALFORMED;
     if (ptsDts >= 2 && hdl < (ptsDts === 3 ? 10 : 5)) return MALFORMED;
     if (avail < size) return -size;
+    out.markersOk = true;
     if (ptsDts >= 2) {
-      if (strict && (b[o + 9] >> 4 !== ptsDts || !timestampMarkersOk(b, o + 9))) return MALFORMED;
+      let ok = b[o + 9] >> 4 === ptsDts && timestampMarkersOk(b, o + 9);
       out.pts = readTimestamp(b, o + 9);
       if (ptsDts === 3) {
-        if (strict && (b[o + 14] >> 4 !== 1 || !timestampMarkersOk(b, o + 14))) return MALFORMED;
+        ok = ok && b[o + 14] >> 4 === 1 && timestampMarkersOk(b, o + 14);
         out.dts = readTimestamp(b, o + 14);
+      }
+      if (!ok) {
+        if (strict) return MALFORMED;
+        out.markersOk = false;
       }
     }
     out.mpeg1 = false;
@@ -283,12 +290,15 @@ export function parsePesHeader(b: Uint8Array, o: number, avail: number, strict: 
   if (p < end && (b[p] & 0xc0) === 0x40) p += 2;
   if (p >= end) return MALFORMED;
   const c = b[p] >> 4;
+  out.markersOk = true;
   if (c === 2) {
-    if (p + 5 > end || (strict && !timestampMarkersOk(b, p))) return MALFORMED;
+    if (p + 5 > end) return MALFORMED;
+    out.markersOk = timestampMarkersOk(b, p);
     out.pts = readTimestamp(b, p);
     p += 5;
   } else if (c === 3) {
-    if (p + 10 > end || (strict && (!timestampMarkersOk(b, p) || !timestampMarkersOk(b, p + 5)))) return MALFORMED;
+    if (p + 10 > end) return MALFORMED;
+    out.markersOk = timestampMarkersOk(b, p) && b[p + 5] >> 4 === 1 && timestampMarkersOk(b, p + 5);
     out.pts = readTimestamp(b, p);
     out.dts = readTimestamp(b, p + 5);
     p += 10;
@@ -297,6 +307,7 @@ export function parsePesHeader(b: Uint8Array, o: number, avail: number, strict: 
   } else {
     return MALFORMED;
   }
+  if (strict && !out.markersOk) return MALFORMED;
   out.mpeg1 = true;
   out.headerSize = p - o;
   out.payloadLength = end - p;
