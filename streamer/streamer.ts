@@ -109,9 +109,14 @@ export class Streamer {
       { host: c.rtpHost, port: c.rtpPort, recvBufferBytes: c.udpRecvBufferBytes, logger: this.logger },
       this.table,
     );
-    const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 64 * 1024 });
-    const self: Streamer = this;
-    app.decorate('streamer', self);
+    const app = Fastify({
+      logger: false,
+      forceCloseConnections: true,
+      bodyLimit: 64 * 1024,
+      // Reject unknown fields instead of silently dropping them: a typo in a caller must be loud.
+      ajv: { customOptions: { removeAdditional: false } },
+    });
+    app.decorate('streamer', this as Streamer);
     registerHealthRoutes(app, this.registry, () => this.readiness());
     await app.register(receiverRoutes, { prefix: '/api/v1' });
     await app.register(httpFlvRoutes);

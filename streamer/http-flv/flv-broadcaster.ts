@@ -120,6 +120,14 @@ export class FlvBroadcaster {
     return this.gopSize;
   }
 
+  /**
+   * The cached media from the latest video keyframe up to now (empty when none is cached). The
+   * RTMP publisher starts every publish with it. The array is the live cache: read it at once.
+   */
+  gopTags(): readonly FlvTag[] {
+    return this.gop;
+  }
+
   /** Attaches a viewer; it is detached when it closes or errors, or by close(). */
   addViewer(sink: FlvViewerSink): void {
     if (this.closed) {

@@ -111,6 +111,10 @@ export class ReceiverTable implements IngestSink {
       return;
     }
     const ssrc = readRtpSsrc(packet, 0);
+    if (ssrc < 0) {
+      totals.dropped.malformed++;
+      return;
+    }
     let receiver = this.#bySsrc.get(ssrc);
     if (receiver === undefined) {
       receiver = this.#bySource.get(sourceKey(rinfo.address, rinfo.port));
@@ -152,16 +156,16 @@ export class ReceiverTable implements IngestSink {
       }
     }, this.#options.unboundTcpTimeoutMs ?? this.#options.noMediaTimeoutMs);
     timer.unref();
-    const framer = new RtpTcpFramer((buf, start, end) => {
+    const framer = new RtpTcpFramer((packet) => {
       totals.tcpPackets++;
-      totals.tcpBytes += end - start;
-      totals.bytesSinceReport += end - start;
+      totals.tcpBytes += packet.length;
+      totals.bytesSinceReport += packet.length;
       if (receiver === undefined) {
-        if (end - start < 12) {
+        const ssrc = readRtpSsrc(packet, 0);
+        if (ssrc < 0) {
           totals.dropped.malformed++;
           return;
         }
-        const ssrc = readRtpSsrc(buf, start);
         receiver = this.#bySsrc.get(ssrc) ?? this.#matchWaiting(ip, port, true);
         if (receiver === undefined) {
           totals.dropped.unbound_tcp++;
@@ -173,14 +177,14 @@ export class ReceiverTable implements IngestSink {
         if (receiver.ssrc !== ssrc) this.#logFallback(receiver, ip, port, ssrc);
         receiver.bindTcp(socket);
       }
-      receiver.onRtp(buf, start, end);
+      receiver.onRtp(packet, 0, packet.length);
     });
     socket.on('data', (chunk: Buffer) => framer.push(chunk));
     socket.on('error', () => socket.destroy());
     socket.once('close', () => {
       clearTimeout(timer);
       this.#unboundTcp.delete(socket);
-      totals.dropped.malformed += framer.stats?.resyncs ?? 0;
+      totals.dropped.malformed += framer.stats.resyncs;
     });
   }
 

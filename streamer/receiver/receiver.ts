@@ -17,8 +17,8 @@ import type {
   ReceiverInfo,
 } from '../../common/contracts.ts';
 import type { Logger } from '../../common/logger.ts';
-import { parseRtpPacket, type RtpPacket } from '../rtp/rtp-packet.ts';
-import { RtpReorderBuffer } from '../rtp/reorder-buffer.ts';
+import { RtpPacket } from '../rtp/rtp-packet.ts';
+import { ReorderBuffer, SequenceGapDetector } from '../rtp/reorder-buffer.ts';
 import { PsDemuxer } from '../ps/ps-demuxer.ts';
 import { FlvMuxer } from '../flv/flv-muxer.ts';
 import type { FlvTag } from '../flv/flv-tag.ts';
@@ -84,11 +84,15 @@ export class Receiver {
   readonly #options: ReceiverOptions;
   readonly #ctx: ReceiverContext;
   readonly #log: Logger;
-  readonly #reorder: RtpReorderBuffer | undefined;
+  /** UDP: datagrams held in sequence order (the datagram is the item; it is reparsed on delivery). */
+  readonly #reorder: ReorderBuffer<Buffer> | undefined;
+  /** TCP: in order already; only gaps are detected. */
+  readonly #gaps: SequenceGapDetector | undefined;
+  /** Reused for every packet: parsing allocates nothing. */
+  readonly #pkt = new RtpPacket();
   readonly #demuxer: PsDemuxer;
   readonly #outputs = new Map<HevcFlvMode, FlvOutput>();
   #primary: FlvOutput;
-  #nextSequence = -1;
 
   constructor(options: ReceiverOptions, ctx: ReceiverContext) {
     this.#options = options;
@@ -102,22 +106,34 @@ export class Receiver {
     this.peer = options.peer;
     this.#log = ctx.logger.child({ streamId: options.streamId, ssrc: options.ssrcText });
     this.#demuxer = new PsDemuxer((frame) => this.#onFrame(frame));
-    this.#reorder =
-      options.transport === 'udp'
-        ? new RtpReorderBuffer(
-            { windowSize: options.reorderWindow },
-            (pkt) => this.#onOrderedPacket(pkt),
-            (count) => this.#onLoss(count),
-          )
-        : undefined;
+    if (options.transport === 'udp') {
+      this.#reorder = new ReorderBuffer<Buffer>(
+        {
+          deliver: (datagram) => {
+            if (this.#pkt.parse(datagram, 0, datagram.length)) this.#onOrderedPacket(this.#pkt);
+          },
+          loss: (count) => this.#onLoss(count),
+          reset: () => this.#demuxer.signalLoss(),
+        },
+        { window: options.reorderWindow },
+      );
+    } else {
+      this.#gaps = new SequenceGapDetector();
+    }
     this.#primary = this.#output(options.hevc);
+    // Connect to the RTMP server now, while the camera is still being INVITEd, so the publish is
+    // up when the first keyframe arrives instead of losing the first GOP to the handshake.
+    if (this.rtmpUrl) this.#primary.publisher = this.#startPublisher(this.#primary);
   }
 
-  /** One RTP packet (without any TCP framing) that the table routed here. */
+  /**
+   * One RTP packet (without any TCP framing) that the table routed here: a whole UDP datagram, or a
+   * view of a TCP chunk.
+   */
   onRtp(buf: Buffer, start: number, end: number): void {
     const totals = this.#ctx.totals;
-    const pkt = parseRtpPacket(buf, start, end);
-    if (pkt === null) {
+    const pkt = this.#pkt;
+    if (!pkt.parse(buf, start, end)) {
       totals.dropped.malformed++;
       return;
     }
@@ -130,15 +146,14 @@ export class Receiver {
     this.bytes += end - start;
     if (this.state === 'waiting') this.state = 'receiving';
     if (this.#reorder) {
-      this.#reorder.push(pkt);
-    } else {
-      // TCP delivers in order; a gap means the sender dropped packets before writing them.
-      if (this.#nextSequence >= 0 && pkt.sequence !== this.#nextSequence) {
-        this.#onLoss((pkt.sequence - this.#nextSequence + 0x10000) & 0xffff);
-      }
-      this.#nextSequence = (pkt.sequence + 1) & 0xffff;
-      this.#onOrderedPacket(pkt);
+      // The item must be the packet alone: UDP datagrams are (start 0, whole buffer).
+      this.#reorder.push(pkt.sequence, start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+      return;
     }
+    const missing = this.#gaps!.check(pkt.sequence);
+    if (missing < 0) return;
+    if (missing > 0) this.#onLoss(missing);
+    this.#onOrderedPacket(pkt);
   }
 
   #onOrderedPacket(pkt: RtpPacket): void {
@@ -172,19 +187,24 @@ export class Receiver {
 
   #onTag(out: FlvOutput, tag: FlvTag): void {
     out.viewers.publish(tag);
-    if (out === this.#primary && this.rtmpUrl) {
-      if (!out.publisher) out.publisher = this.#startPublisher(out);
-      out.publisher.send(tag);
-    }
+    out.publisher?.send(tag);
   }
 
   #startPublisher(out: FlvOutput): RtmpPublisher {
     const publisher = new RtmpPublisher({
       url: this.rtmpUrl!,
       headerTags: () => out.muxer.headerTags(),
+      backlogTags: () => out.viewers.gopTags(),
       logger: this.#log,
       maxQueueBytes: this.#options.rtmpQueueBytes,
+      // nginx-rtmp caches only AVC/AAC sequence headers: players joining an H.265 (id 12) stream
+      // mid-way need the header again before every keyframe. A few dozen bytes per GOP.
+      repeatVideoHeader: true,
     });
+    publisher.on('publishing', () => this.#log.info({ rtmpUrl: this.rtmpUrl }, 'publishing RTMP'));
+    publisher.on('disconnected', (info) =>
+      this.#log.warn({ rtmpUrl: this.rtmpUrl, reason: info.reason, retryInMs: info.retryInMs }, 'RTMP disconnected'),
+    );
     publisher.start();
     return publisher;
   }
@@ -244,12 +264,10 @@ export class Receiver {
 
   /** Adds the counters of this receiver's pipeline stages into `acc`. */
   addCounters(acc: ComponentCounters): void {
-    if (this.#reorder) {
-      const r = this.#reorder.stats;
-      acc.reordered += r.reordered;
-      acc.duplicates += r.duplicates;
-      acc.late += r.late;
-    }
+    const seq = (this.#reorder ?? this.#gaps)!.stats;
+    acc.reordered += seq.reordered;
+    acc.duplicates += seq.duplicates;
+    acc.late += seq.late;
     const ps = this.#demuxer.stats;
     acc.framesDropped += ps.droppedFrames;
     acc.psResyncs += ps.resyncs;
@@ -270,7 +288,6 @@ export class Receiver {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.#reorder?.flush?.();
     this.tcpSocket?.destroy();
     const closing: Promise<void>[] = [];
     for (const out of this.#outputs.values()) {

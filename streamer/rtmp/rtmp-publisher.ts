@@ -4,7 +4,8 @@
  * - Connects, publishes, and on any failure reconnects with exponential backoff and jitter until
  *   close() is called. Nothing is buffered while not publishing: media offered then is dropped.
  * - On every publish it sends the header tags first (from `headerTags()`: metadata, sequence
- *   headers), then media from the next video keyframe on. Timestamps are the tags' own, clamped so
+ *   headers), then the current GOP (`backlogTags()`, when given), then live media; without a backlog
+ *   media starts at the next video keyframe. Timestamps are the tags' own, clamped so
  *   each track's timestamps never go backwards within one publish.
  * - The send queue is bounded in bytes (queue plus socket buffer). A server slower than the camera
  *   costs dropped media (counted, resuming at a keyframe), never memory. No method throws.
@@ -23,6 +24,13 @@ export interface RtmpPublisherOptions {
   url: string;
   /** The tags a new publish must start with: onMetaData and the audio/video sequence headers. */
   headerTags: () => readonly RtmpMediaTag[];
+  /**
+   * Media from the latest video keyframe up to now (a GOP cache), sent right after the headers on
+   * every publish, so the first publish (which races the camera's first keyframe) and a reconnect
+   * start with the current GOP instead of waiting for the next one. Without it media starts at the
+   * next keyframe.
+   */
+  backlogTags?: () => readonly RtmpMediaTag[];
   logger?: RtmpLogger;
   /** Bound on queued bytes, socket buffer included (default 8 MiB). */
   maxQueueBytes?: number;
@@ -79,6 +87,7 @@ const STABLE_PUBLISH_MS = 10_000;
 export class RtmpPublisher extends EventEmitter<PublisherEvents> {
   readonly target: RtmpTarget;
   private readonly headerTags: () => readonly RtmpMediaTag[];
+  private readonly backlogTags: () => readonly RtmpMediaTag[];
   private readonly log: RtmpLogger;
   private readonly queue: SendQueue;
   private readonly connectTimeoutMs: number;
@@ -110,6 +119,7 @@ export class RtmpPublisher extends EventEmitter<PublisherEvents> {
     super();
     this.target = parseRtmpUrl(options.url);
     this.headerTags = options.headerTags;
+    this.backlogTags = options.backlogTags ?? (() => []);
     this.log = options.logger ?? silentLogger;
     const maxQueueBytes = options.maxQueueBytes ?? 8 * 1024 * 1024;
     this.chunkSize = options.chunkSize ?? MAX_INTEROPERABLE_CHUNK_SIZE;
@@ -237,12 +247,14 @@ export class RtmpPublisher extends EventEmitter<PublisherEvents> {
     this.lastTs = [0, 0, 0];
     this.videoHeaderJustSent = false;
     let headers: readonly RtmpMediaTag[] = [];
+    let backlog: readonly RtmpMediaTag[] = [];
     try {
       headers = this.headerTags().filter((t) => t.data.length >= 15);
+      backlog = this.backlogTags().filter((t) => t.data.length >= 15);
     } catch (err) {
-      this.log.error({ err }, 'rtmp publisher: headerTags() threw; publishing without headers');
+      this.log.error({ err }, 'rtmp publisher: headerTags() or backlogTags() threw; publishing without them');
     }
-    this.queue.restart(headers);
+    this.queue.restart(headers, backlog);
     this.log.info({ url: this.redactedUrl(), streamId, headers: headers.length }, 'rtmp publishing');
     this.emit('publishing', streamId);
     this.pump();

@@ -104,3 +104,20 @@ test('clear and restart count the media they discard', () => {
   assert.equal(q.length, 0);
   assert.equal(q.bytes, 0);
 });
+
+test('a publish with a backlog (the current GOP) goes on from it without waiting for a keyframe', () => {
+  const q = new SendQueue(10_000, 65536);
+  q.restart([tag('meta'), tag('vh')], [tag('K'), tag('a'), tag('P')]);
+  assert.equal(q.offer(tag('P'), 0), 'queued');
+  assert.deepEqual(drain(q), ['meta', 'vh', 'K', 'a', 'P', 'P']);
+  assert.equal(q.drops, 0);
+});
+
+test('a backlog larger than the bound is cut, and media resumes at the next keyframe', () => {
+  const q = new SendQueue(450, 65536);
+  q.restart([tag('vh')], [tag('K'), tag('P'), tag('P'), tag('P'), tag('P')]);
+  assert.equal(q.offer(tag('P'), 0), 'dropped');
+  assert.equal(q.offer(tag('K'), 0), 'queued');
+  assert.deepEqual(drain(q), ['vh', 'K']);
+  assert.ok(q.drops >= 4);
+});

@@ -52,16 +52,20 @@ export class SendQueue {
   }
 
   /**
-   * A new publish: drop whatever is queued (counted), queue the headers, then wait for a keyframe.
+   * A new publish: drop whatever is queued (counted), queue the headers and the backlog (media from
+   * the latest keyframe on), then go on with live media (or wait for a keyframe if there was none).
    * Returns the number of media tags dropped.
    */
-  restart(headers: readonly RtmpMediaTag[]): number {
+  restart(headers: readonly RtmpMediaTag[], backlog: readonly RtmpMediaTag[] = []): number {
     const dropped = this.clear();
     for (const h of headers) {
       if (h.type === 9) this.hasVideo = true;
       this.push(h);
     }
     this.awaitKeyframe = true;
+    // Media since the latest keyframe, so a publish that starts (or restarts) mid-GOP loses nothing;
+    // it goes through the same gate and bound as live media.
+    for (const t of backlog) if (!t.isHeader) this.offer(t, 0);
     return dropped;
   }
 
