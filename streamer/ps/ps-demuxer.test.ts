@@ -594,3 +594,52 @@ test('AAC: several ADTS frames per PES, and ADTS frames cut across PES, come out
     assert.equal(out.stats.malformed, 0);
   }
 });
+
+// ---------------------------------------------------------------------------------------------
+// Sloppy devices
+
+test('wrong marker bits: pack headers still end unbounded PES; PES time stamps are used and counted', () => {
+  const s = buildStream({ codec: 'h264', units: avatar264().slice(0, 40), writer: { unboundedVideo: true, maxPesPayload: 3000 } });
+  const bytes = Buffer.from(s.bytes);
+  // Clear the marker bits of every pack header (bytes 4, 6, 8 bit 2; byte 9 bit 0; byte 12 bits 0-1).
+  let packs = 0;
+  for (let p = bytes.indexOf(Buffer.from([0, 0, 1, 0xba])); p >= 0; p = bytes.indexOf(Buffer.from([0, 0, 1, 0xba]), p + 4)) {
+    bytes[p + 4] &= ~0x04;
+    bytes[p + 6] &= ~0x04;
+    bytes[p + 8] &= ~0x04;
+    bytes[p + 9] &= ~0x01;
+    bytes[p + 12] &= ~0x03;
+    packs++;
+  }
+  const out = demux(packets([bytes], 1400));
+  assert.equal(diffFrames(out.video, s.video), null);
+  assert.equal(out.stats.packs, packs);
+  assert.equal(out.stats.malformed, 0);
+  // A PES whose PTS marker bits are wrong: the PTS is still used, and the header counted.
+  const s2 = buildStream({ codec: 'h264', units: avatar264().slice(0, 10) });
+  const b2 = Buffer.from(s2.bytes);
+  const at = b2.indexOf(Buffer.from([0, 0, 1, 0xe0]), s2.frames[0].length + s2.frames[1].length + s2.frames[2].length);
+  b2[at + 9 + 4] &= 0xfe;
+  const out2 = demux([b2]);
+  assert.equal(diffFrames(out2.video, s2.video), null);
+  assert.equal(out2.stats.malformed, 1);
+});
+
+test('end(): a live stream that stops emits its last frame only when the marker closed it', () => {
+  const s = buildStream({ codec: 'h264', units: avatar264().slice(0, 10) });
+  for (const [markers, complete, want] of [
+    [true, false, 10],
+    [false, false, 9],
+    [false, true, 10],
+  ] as const) {
+    const chunks = packets(s.frames, 1400).map((c) => (markers ? c : { payload: c.payload }));
+    const frames: MediaFrame[] = [];
+    const d = new PsDemuxer((f) => frames.push(f));
+    for (const c of chunks) {
+      d.push(c.payload);
+      if (c.marker) d.endOfFrame();
+    }
+    d.end(complete);
+    assert.equal(frames.length, want, `markers ${markers}, complete ${complete}`);
+  }
+});

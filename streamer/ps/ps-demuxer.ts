@@ -30,6 +30,7 @@ import { AudioPesAssembler } from './audio-pes.ts';
 import { ByteQueue } from './byte-queue.ts';
 import {
   MALFORMED,
+  MAX_PSM_LENGTH,
   PesHeaderInfo,
   StreamId,
   StreamType,
@@ -713,7 +714,9 @@ export class PsDemuxer {
 
   /** HUNT: skips to the next unit start. Returns false to wait for more bytes. */
   private hunt(): boolean {
-    const r = this.findUnitStart(true);
+    // Through garbage, candidates must pass the strict checks; after a loss or at the start, the
+    // bytes are PS data, where 00 00 01 + stream id only occurs at unit starts.
+    const r = this.findUnitStart(true, this.huntGarbage);
     const n = r >= 0 ? r : this.safe;
     if (n > 0) {
       this.q.skip(n);
@@ -729,7 +732,7 @@ export class PsDemuxer {
 
   /** UNBOUNDED: hands on payload up to the next unit start. Returns false to wait for more bytes. */
   private scanUnbounded(): boolean {
-    const r = this.findUnitStart(false);
+    const r = this.findUnitStart(false, false);
     const n = r >= 0 ? r : this.safe;
     if (n > 0) {
       this.q.forEachView(n, this.payloadView);
@@ -745,7 +748,7 @@ export class PsDemuxer {
    * Offset of the next plausible unit start in the queue, or -1 with `safe` set to the bytes that
    * certainly precede any unit start (all but a possible partial start code at the end).
    */
-  private findUnitStart(hunting: boolean): number {
+  private findUnitStart(hunting: boolean, strict: boolean): number {
     const q = this.q;
     const views = q.views;
     let base = 0;
@@ -758,7 +761,7 @@ export class PsDemuxer {
         const j = find3(buf, i, e);
         if (j < 0) break;
         const at = base + (j - s);
-        const v = this.checkCandidate(at, hunting);
+        const v = this.checkCandidate(at, hunting, strict);
         if (v > 0) return at;
         if (v === 0) {
           this.safe = at;
@@ -775,7 +778,7 @@ export class PsDemuxer {
           return -1;
         }
         if (q.byteAt(at + 1) !== 0 || q.byteAt(at + 2) !== 1) continue;
-        const v = this.checkCandidate(at, hunting);
+        const v = this.checkCandidate(at, hunting, strict);
         if (v > 0) return at;
         if (v === 0) {
           this.safe = at;
@@ -789,7 +792,7 @@ export class PsDemuxer {
   }
 
   /** 1: a plausible unit start at offset `at`; 0: cannot tell yet; -1: not one. */
-  private checkCandidate(at: number, hunting: boolean): number {
+  private checkCandidate(at: number, hunting: boolean, strict: boolean): number {
     const q = this.q;
     const avail = q.length - at;
     if (avail < 4) return 0;
@@ -801,7 +804,7 @@ export class PsDemuxer {
     let n = Math.min(avail, 24);
     for (;;) {
       q.contiguousAt(at, n);
-      const r = this.validate(q.cbuf, q.coff, n, id);
+      const r = this.validate(q.cbuf, q.coff, n, id, strict);
       if (r > 0) return 1;
       if (r === MALFORMED) return -1;
       if (-r > avail) return 0;
@@ -809,26 +812,36 @@ export class PsDemuxer {
     }
   }
 
-  /** Strict check of the header at b[o] (n bytes available): positive if valid, -need, or MALFORMED. */
-  private validate(b: Buffer, o: number, n: number, id: number): number {
-    if (id === StreamId.Pack) return parsePackHeader(b, o, n, true);
-    if (id === StreamId.SystemHeader) return systemHeaderPlausible(b, o, n);
+  /**
+   * Check of the header at b[o] (n bytes available): positive if plausible, -need, or MALFORMED.
+   * `strict` (searching through garbage) adds the marker bits; the end of an unbounded PES is found
+   * in video data, which cannot hold 00 00 01 followed by a stream id, so the fixed structure is
+   * enough there (and tolerates devices that get marker bits wrong).
+   */
+  private validate(b: Buffer, o: number, n: number, id: number, strict: boolean): number {
+    if (id === StreamId.Pack) return parsePackHeader(b, o, n, strict);
+    if (id === StreamId.SystemHeader) {
+      if (strict) return systemHeaderPlausible(b, o, n);
+      if (n < 6) return -6;
+      const len = readUnitLength(b, o);
+      return len >= 6 && (len - 6) % 3 === 0 ? 1 : MALFORMED;
+    }
     if (n < 6) return -6;
     const len = readUnitLength(b, o);
     if (id === StreamId.ProgramStreamMap) {
       if (n < 8) return -8;
-      return len >= 6 && len <= 1018 && (b[o + 7] & 0x01) === 1 ? 1 : MALFORMED;
+      return len >= 6 && len <= MAX_PSM_LENGTH && (!strict || (b[o + 7] & 0x01) === 1) ? 1 : MALFORMED;
     }
     if (id === StreamId.Padding) {
       if (n < 7) return -7;
-      return len > 0 && b[o + 6] === 0xff ? 1 : MALFORMED;
+      return len > 0 && (!strict || b[o + 6] === 0xff) ? 1 : MALFORMED;
     }
     if (id === StreamId.PrivateStream2) return len > 0 ? 1 : MALFORMED;
     if (id === StreamId.PrivateStream1) {
       if (n < 9) return -9;
       return (b[o + 6] & 0xc0) === 0x80 && len >= 3 + b[o + 8] ? 1 : MALFORMED;
     }
-    return parsePesHeader(b, o, n, true, this.scratchPes);
+    return parsePesHeader(b, o, n, strict, this.scratchPes);
   }
 
   private readonly scratchPes = new PesHeaderInfo();
