@@ -12,8 +12,11 @@
  *   SKIP       inside a unit we do not read (system header, private streams, padding, other streams)
  *   HUNT       searching for the next unit start after garbage, loss, or at the start of the stream
  * A unit start found by searching (HUNT, UNBOUNDED) must be 00 00 01 followed by a PS stream id and a
- * header whose fixed bits are right; Annex-B video cannot contain such a sequence (its NAL header
- * byte after 00 00 01 is below 0x80), so video data never ends an unbounded PES by accident.
+ * header of consistent structure; Annex-B video cannot contain such a sequence (its NAL header byte
+ * after 00 00 01 is below 0x80), so video data never ends an unbounded PES by accident. Through
+ * garbage (bytes where a unit should have started), the marker bits must be right too.
+ * Garbage between units is skipped and counted without harming the frame in progress; when the
+ * skipped bytes held Annex-B start codes, they were probably part of it, and it is treated as lost.
  *
  * Access units: a unit ends when a video PES arrives with another PTS, or one whose payload starts
  * with a NAL unit that begins an access unit (AUD, parameter sets, SEI, first slice of a picture)
