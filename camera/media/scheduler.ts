@@ -74,7 +74,9 @@ export class FrameScheduler {
     if (this.firing || !top || top.due >= this.armedFor) return;
     this.disarm();
     this.armedFor = top.due;
-    this.timer = setTimeout(this.fire, Math.max(0, top.due - performance.now()));
+    // Whole milliseconds: Node keeps one timer list per distinct duration, and an early firing is
+    // absorbed by the coalescing window anyway.
+    this.timer = setTimeout(this.fire, Math.max(1, Math.round(top.due - performance.now())));
   }
 
   private disarm(): void {

@@ -56,6 +56,8 @@ export interface MediaStreamOptions {
   firstSequence?: number;
 
   pacing?: Pacing;
+  /** Real-time pacing: queued bytes above which frames are dropped until a keyframe (default 4 MiB). */
+  maxQueuedBytes?: number;
   /** Loop the files forever (timestamps keep increasing). */
   loop?: boolean;
   /** Stop after this much media time. */
@@ -66,6 +68,8 @@ export interface MediaStreamOptions {
   fps?: number;
   /** 90 kHz timestamp of the first frame, default 0. */
   startPts?: number;
+  /** Files with B-frames: send PTS = DTS (camera style) instead of the true PTS from the POC. */
+  ptsEqualsDts?: boolean;
 
   quirks?: PsQuirks;
   /** One PES per NAL unit (default, as Hikvision) or per frame. */
@@ -112,6 +116,7 @@ export async function startMediaStream(o: MediaStreamOptions): Promise<MediaStre
     startPts: o.startPts,
     maxVideoFrames: o.maxFrames,
     durationMs: o.durationMs,
+    ptsEqualsDts: o.ptsEqualsDts,
   });
   const muxer = new PsMuxer({ video: video?.codec, audio: audio?.codec, quirks: o.quirks, pesPerNal: o.pesPerNal });
   const framing = o.transport === 'udp' ? 'none' : (o.tcpFraming ?? 'rfc4571');
@@ -124,7 +129,7 @@ export async function startMediaStream(o: MediaStreamOptions): Promise<MediaStre
   });
   const stats = emptyStats();
   const makeSender = (transport: PacketTransport): MediaSender =>
-    new MediaSender({ timeline, muxer, packetizer, transport, pacing: o.pacing, scheduler: o.scheduler, stats });
+    new MediaSender({ timeline, muxer, packetizer, transport, pacing: o.pacing, scheduler: o.scheduler, stats, maxQueuedBytes: o.maxQueuedBytes });
 
   if (o.transport === 'udp' || o.transport === 'tcp-connect') {
     let localPort: number;

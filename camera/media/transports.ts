@@ -113,7 +113,8 @@ export class UdpTransport implements PacketTransport {
     this.host = host;
     this.port = port;
     this.lost = new Promise((r) => (this.resolveLost = r));
-    socket.on('error', this.onError);
+    // A shared socket has one error listener of its own (createSharedUdpSocket), not one per stream.
+    if (owned) socket.on('error', this.onError);
   }
 
   static async open(options: UdpTransportOptions): Promise<UdpTransport> {
@@ -176,8 +177,10 @@ export class UdpTransport implements PacketTransport {
     if (this.owned) {
       await new Promise<void>((resolve) => this.socket.close(() => resolve()));
     }
-    this.socket.off('error', this.onError);
-    if (this.owned) this.socket.on('error', () => {});
+    if (this.owned) {
+      this.socket.off('error', this.onError);
+      this.socket.on('error', () => {});
+    }
   }
 }
 
