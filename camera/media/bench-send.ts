@@ -158,8 +158,9 @@ async function main(): Promise<void> {
     packetsPerSecond: rate(t0.packets, t1.packets),
     mbitPerSecond: Math.round(((t1.bytes - t0.bytes) * 8) / wall / 1e5) / 10,
     timerFiringsPerSecond: Math.round(firings / wall),
-    droppedFrames: t1.dropped,
-    clockResets: t1.resets,
+    droppedFrames: t1.dropped - t0.dropped,
+    clockResets: t1.resets - t0.resets,
+    clockResetsDuringStartup: t0.resets,
     sinkPacketsPerSecond: tcp ? undefined : rate(sink0.packets ?? 0, sink1.packets ?? 0),
     sinkMbitPerSecond: Math.round((((sink1.bytes ?? 0) - (sink0.bytes ?? 0)) * 8) / wall / 1e5) / 10,
   };

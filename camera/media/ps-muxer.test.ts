@@ -230,3 +230,17 @@ test('muxTransient reuses one scratch buffer; mux returns a buffer of its own', 
   assert.deepEqual(own, copy);
   assert.notEqual(own.buffer, b.buffer);
 });
+
+test('audio-only streams repeat the system header and PSM once a second', () => {
+  const m = new PsMuxer({ audio: 'pcma' });
+  const withPsm: number[] = [];
+  for (let i = 0; i < 150; i++) {
+    const units = walkPs(m.mux({ kind: 'audio', codec: 'pcma', pts: i * 1800, data: Buffer.alloc(160, 0xd5) }));
+    assert.equal(units[0].kind, 'pack');
+    if (psmOf(units)) {
+      withPsm.push(i);
+      assert.deepEqual(kinds(units), ['pack', 'system', 'psm', 'pes:c0']);
+    }
+  }
+  assert.deepEqual(withPsm, [0, 50, 100]);
+});

@@ -7,7 +7,8 @@
  *                 one video PES (E0) per NAL unit, each NAL with a 4-byte start code, the PTS
  *                 (and DTS when it differs) on the first PES of the frame only
  *                 [private stream 1 PES (BD) on keyframes, `privateStream` quirk]
- *   audio frame:  pack header (BA), audio PES (C0)
+ *   audio frame:  pack header (BA), audio PES (C0); an audio-only stream adds the system header
+ *                 and PSM once a second, as the audio-only fixture does
  *
  * Every PES header has the flags byte 0x8C (PES_priority, data_alignment_indicator) and 0..3 0xFF
  * stuffing bytes so that the whole PES packet is a multiple of 4 bytes long, as the camera does.
@@ -223,6 +224,8 @@ export class PsMuxer {
   private readonly systemHeader: Buffer;
   private readonly psm: Buffer;
   private psmSent = false;
+  /** Audio-only streams: PTS of the last frame that carried the system header and PSM. */
+  private lastHeadersPts = -1;
 
   constructor(options: PsMuxerOptions) {
     this.video = options.video;
@@ -307,19 +310,16 @@ export class PsMuxer {
 
   private write(frame: MediaFrame, out: Buffer, o: number, ranges: Int32Array | undefined): number {
     if (frame.kind === 'audio') {
-      if (!this.quirks.audioWithoutPackHeader) o = writePackHeader(out, o, frame.pts, this.muxRate, this.packStuffing);
+      if (!this.quirks.audioWithoutPackHeader || !this.video) o = writePackHeader(out, o, frame.pts, this.muxRate, this.packStuffing);
+      // An audio-only stream has no keyframes to hang the headers on: repeat them once a second.
+      if (!this.video && (this.lastHeadersPts < 0 || frame.pts - this.lastHeadersPts >= 90000)) {
+        this.lastHeadersPts = frame.pts;
+        o = this.writeHeaders(out, o);
+      }
       return this.writePes(out, o, StreamId.Audio, frame.data, 0, frame.data.length, false, frame.pts, frame.pts, false);
     }
     o = writePackHeader(out, o, frame.dts, this.muxRate, this.packStuffing);
-    if (frame.keyframe) {
-      this.systemHeader.copy(out, o);
-      o += this.systemHeader.length;
-      if (!this.quirks.noPsm && !(this.quirks.psmOnce && this.psmSent)) {
-        this.psm.copy(out, o);
-        o += this.psm.length;
-        this.psmSent = true;
-      }
-    }
+    if (frame.keyframe) o = this.writeHeaders(out, o);
     const data = frame.data;
     if (ranges) {
       for (let i = 0; i < ranges.length; i += 2) {
@@ -330,6 +330,18 @@ export class PsMuxer {
     }
     if (frame.keyframe && this.quirks.privateStream) {
       o = this.writePes(out, o, StreamId.PrivateStream1, PRIVATE_PAYLOAD, 0, PRIVATE_PAYLOAD.length, false, frame.pts, frame.pts, false);
+    }
+    return o;
+  }
+
+  /** The system header, and the PSM unless a quirk says otherwise. */
+  private writeHeaders(out: Buffer, o: number): number {
+    this.systemHeader.copy(out, o);
+    o += this.systemHeader.length;
+    if (!this.quirks.noPsm && !(this.quirks.psmOnce && this.psmSent)) {
+      this.psm.copy(out, o);
+      o += this.psm.length;
+      this.psmSent = true;
     }
     return o;
   }

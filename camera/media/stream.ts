@@ -74,6 +74,8 @@ export interface MediaStreamOptions {
   quirks?: PsQuirks;
   /** One PES per NAL unit (default, as Hikvision) or per frame. */
   pesPerNal?: boolean;
+  /** Pack header stuffing bytes 0..7 (default 6, as Hikvision). */
+  packStuffing?: number;
   scheduler?: FrameScheduler;
 }
 
@@ -118,7 +120,7 @@ export async function startMediaStream(o: MediaStreamOptions): Promise<MediaStre
     durationMs: o.durationMs,
     ptsEqualsDts: o.ptsEqualsDts,
   });
-  const muxer = new PsMuxer({ video: video?.codec, audio: audio?.codec, quirks: o.quirks, pesPerNal: o.pesPerNal });
+  const muxer = new PsMuxer({ video: video?.codec, audio: audio?.codec, quirks: o.quirks, pesPerNal: o.pesPerNal, packStuffing: o.packStuffing });
   const framing = o.transport === 'udp' ? 'none' : (o.tcpFraming ?? 'rfc4571');
   const packetizer = new RtpPacketizer({
     ssrc: o.ssrc,
