@@ -86,14 +86,14 @@ export class AudioPesAssembler {
     return had;
   }
 
-  /** The payload as one buffer (one allocation, or a view for a single piece). */
+  /** The payload as one buffer: the one allocation per PES (never a view of the input, see video-au). */
   private joined(): Buffer {
     if (this.carry) {
       const all = Buffer.concat([this.carry, ...this.parts], this.carry.length + this.size);
       this.carry = null;
       return all;
     }
-    return this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.size);
+    return Buffer.concat(this.parts, this.size);
   }
 
   /** Does the PES start with an ADTS header (or continue a cut ADTS frame)? */

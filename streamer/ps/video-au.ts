@@ -198,8 +198,8 @@ export class VideoAccessUnit {
   }
 
   /**
-   * Ends the unit. On Emit, `data`, `keyframe` and `codec` describe it (data is the one allocation,
-   * or a view when the unit is a single piece).
+   * Ends the unit. On Emit, `data`, `keyframe` and `codec` describe it (data is the unit's one
+   * allocation).
    */
   finish(allowCarry: boolean): number {
     if (!this.active) return FinishResult.None;
@@ -235,7 +235,9 @@ export class VideoAccessUnit {
     this.needKeyframe = false;
     this.keyframe = key;
     this.codec = codec;
-    this.data = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.size);
+    // Always a copy, even of a single piece: a view would keep the whole input buffer (a 64 KiB TCP
+    // chunk, say) alive for as long as the frame is held, e.g. in a GOP cache.
+    this.data = Buffer.concat(this.parts, this.size);
     this.resetContent();
     return FinishResult.Emit;
   }
