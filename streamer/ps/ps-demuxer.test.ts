@@ -643,3 +643,39 @@ test('end(): a live stream that stops emits its last frame only when the marker 
     assert.equal(frames.length, want, `markers ${markers}, complete ${complete}`);
   }
 });
+
+test('Hikvision first packet continued: the IDR frame comes out once the next frame starts; 0xBD skipped; AAC as declared', () => {
+  const rtp = parseRtpHeader(readFileSync(fixturePath('hikvision-first-rtp-packet.bin')));
+  assert.ok(rtp);
+  const first = rtp.payload();
+  // The payloads of the four video PES, from the fixture's own PES headers.
+  const payloads: Buffer[] = [];
+  for (let p = first.indexOf(Buffer.from([0, 0, 1, 0xe0])); p >= 0; p = first.indexOf(Buffer.from([0, 0, 1, 0xe0]), p + 4)) {
+    const start = p + 9 + first[p + 8];
+    const end = Math.min(first.length, p + 6 + first.readUInt16BE(p + 4));
+    payloads.push(first.subarray(start, end));
+  }
+  assert.equal(payloads.length, 4);
+  // Complete the cut IDR PES (13,666 bytes long) with slice-like bytes, as the next packets would.
+  const idrPayloadLength = 13666 - 3 - 2;
+  const filler = toneBytes(idrPayloadLength - payloads[3].length, 5);
+  const adts = adtsFrames()[0];
+  const continuation = Buffer.concat([
+    filler,
+    pes(0xbd, Buffer.from('Hikvision private data'), 109496722, null),
+    pes(0xc0, adts, 109496722 + 3600, null),
+    packHeader(109496722 + 3600),
+    pes(0xe0, Buffer.from([0, 0, 0, 1, 0x41, 0x9a, 0x02, 0x31]), 109496722 + 3600, null),
+  ]);
+  const { video, audio, stats } = demux([first, ...cut(continuation, 1400)], {}, false);
+  assert.equal(video.length, 1);
+  assert.equal(video[0].codec, 'h264');
+  assert.equal(video[0].keyframe, true);
+  assert.equal(video[0].pts, 109496722);
+  assert.ok(video[0].data.equals(Buffer.concat([...payloads, filler])));
+  assert.equal(audio.length, 1);
+  assert.equal(audio[0].codec, 'aac');
+  assert.ok(audio[0].data.equals(adts));
+  assert.equal(stats.pesSkipped, 1);
+  assert.equal(stats.malformed + stats.resyncs + stats.droppedFrames, 0);
+});
