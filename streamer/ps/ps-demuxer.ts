@@ -863,8 +863,3 @@ export function find3(buf: Uint8Array, from: number, end: number): number {
   }
   return -1;
 }
-
-/** For tests and tools: the PSM stream types the demuxer understands. */
-export function isSupportedStreamType(type: number): boolean {
-  return videoCodecOf(type) !== null || audioCodecOf(type) !== null;
-}
