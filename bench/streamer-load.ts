@@ -85,8 +85,11 @@ async function startSenders(port: number, ssrcs: number[], pacing: 'realtime' | 
 }
 
 async function startStreamer(rtpPort: number, httpPort: number) {
-  const child = spawn(process.execPath, [path.join(root, 'bin/gbcast.js'), 'streamer'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+  // The streamer runs as `npm start` runs it (compiled, small young generation); extra Node flags
+  // come from GBCAST_BENCH_STREAMER_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof".
+  const flags = ['--max-semi-space-size=2', ...(process.env.GBCAST_BENCH_STREAMER_FLAGS ?? '').split(' ').filter(Boolean)];
+  const child = spawn(process.execPath, [...flags, path.join(root, 'bin/gbcast.js'), 'streamer'], {
+    stdio: ['ignore', process.env.GBCAST_BENCH_STREAMER_STDOUT === 'inherit' ? 'inherit' : 'ignore', 'inherit'],
     env: {
       ...process.env,
       GBCAST_RTP_PORT: String(rtpPort),
@@ -170,6 +173,9 @@ async function loadRun(n: number, video: string, nginx: NginxRtmp, target: 'sink
   const m = await measure(streamer.pid, seconds * 1000);
   const framesAfter = await streamer.metric('gbcast_streamer_frames_out_total');
   const lost = await streamer.metric('gbcast_streamer_rtp_lost_packets_total');
+  const heapUsed = await streamer.metric('gbcast_process_nodejs_heap_size_used_bytes');
+  const heapTotal = await streamer.metric('gbcast_process_nodejs_heap_size_total_bytes');
+  const external = await streamer.metric('gbcast_process_nodejs_external_memory_bytes');
   const rtmpDrops = await streamer.metric('gbcast_streamer_rtmp_queue_drops_total');
   await senders.stop();
   await streamer.stop();
@@ -178,7 +184,9 @@ async function loadRun(n: number, video: string, nginx: NginxRtmp, target: 'sink
     target: target === 'streamer' ? 'streamer + RTMP push' : 'streamer, no push',
     cpuPercent: m.cpuPercent,
     rssMb: m.rss / 1e6,
-    extra: `${Math.round((framesAfter - framesBefore) / seconds)} frames/s out, ${lost} packets lost, ${rtmpDrops} RTMP drops`,
+    extra:
+      `${Math.round((framesAfter - framesBefore) / seconds)} frames/s out, ${lost} packets lost, ${rtmpDrops} RTMP drops; ` +
+      `heap ${(heapUsed / 1e6).toFixed(0)}/${(heapTotal / 1e6).toFixed(0)} MB, external ${(external / 1e6).toFixed(0)} MB`,
   });
 }
 

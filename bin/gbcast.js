@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Entry point. The sources are TypeScript run by Node 24's built-in type stripping, so refuse older
-// Node with a clear message instead of a syntax error deep in an import.
+// Entry point. Runs the compiled JavaScript in dist/ (`npm run build`) when it is there, else the
+// TypeScript sources through Node 24's type stripping (development). Older Node gets a clear
+// message instead of a syntax error deep in an import.
+import { existsSync } from 'node:fs';
+
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
   process.stderr.write(
@@ -9,4 +12,5 @@ if (major < 24) {
   );
   process.exit(1);
 }
-await import('../cli/main.ts');
+const compiled = new URL('../dist/cli/main.js', import.meta.url);
+await import(existsSync(compiled) && !process.env.GBCAST_FROM_SOURCE ? compiled.href : '../cli/main.ts');

@@ -1,6 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
-/** The package version, read once from package.json. */
-export const gbcastVersion: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+/** package.json of the project: one level up from common/ in the sources, two from dist/common/. */
+function packageJsonUrl(): URL {
+  const fromSource = new URL('../package.json', import.meta.url);
+  return existsSync(fromSource) ? fromSource : new URL('../../package.json', import.meta.url);
+}
+
+/** The package version, read once. */
+export const gbcastVersion: string = (JSON.parse(readFileSync(packageJsonUrl(), 'utf8')) as { version: string }).version;

@@ -7,6 +7,8 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 echo "node $(node --version)"
 echo "== typecheck"
 tsc -p tsconfig.json
+echo "== build"
+tsc -p tsconfig.build.json
 echo "== lint"
 eslint --max-warnings 0 .
 echo "== tests"

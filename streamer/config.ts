@@ -44,6 +44,12 @@ export const streamerOptions = {
     default: 'legacy',
   }),
   rtmpQueueBytes: opt.int({ help: 'RTMP send queue bound per stream, in bytes.', default: 4 * 1024 * 1024, min: 65536 }),
+  rtmpMergeWriteMs: opt.int({
+    help: 'RTMP: media written to the server in batches gathered over this many ms (fewer system calls, that much latency; 0 = per event-loop turn).',
+    default: 0,
+    min: 0,
+    max: 500,
+  }),
   flvViewerMaxPendingBytes: opt.int({
     help: 'HTTP-FLV: a viewer with more unsent bytes than this is skipped to the next keyframe.',
     default: 2 * 1024 * 1024,

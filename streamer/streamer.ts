@@ -211,6 +211,7 @@ export class Streamer {
         peer: undefined,
         reorderWindow: this.config.reorderWindow,
         rtmpQueueBytes: this.config.rtmpQueueBytes,
+        rtmpMergeWriteMs: this.config.rtmpMergeWriteMs,
         flvViewerMaxPendingBytes: this.config.flvViewerMaxPendingBytes,
       },
       {

@@ -16,7 +16,11 @@ export interface VideoFrame {
   readonly dts: number;
   /** True when the access unit holds an IDR/IRAP picture (decoding can start here). */
   readonly keyframe: boolean;
-  /** The access unit in Annex-B form: NAL units each preceded by a 3- or 4-byte start code. */
+  /**
+   * The access unit in Annex-B form: NAL units each preceded by a 3- or 4-byte start code.
+   * A producer may reuse this buffer for its next frame (the PS demuxer with reuseFrameBuffer):
+   * consumers copy what they keep beyond the call that handed them the frame.
+   */
   readonly data: Buffer;
 }
 

@@ -679,3 +679,27 @@ test('Hikvision first packet continued: the IDR frame comes out once the next fr
   assert.equal(stats.pesSkipped, 1);
   assert.equal(stats.malformed + stats.resyncs + stats.droppedFrames, 0);
 });
+
+test('reuseFrameBuffer hands out the same bytes as fresh buffers, for consumers that copy', () => {
+  const s = buildStream({ codec: 'h264', units: fixtureAccessUnits('bbb-480x272.h264', 'h264').slice(0, 80), audio: 'pcma' });
+  const fresh: Buffer[] = [];
+  const copied: Buffer[] = [];
+  const views: Buffer[] = [];
+  const a = new PsDemuxer((f) => f.kind === 'video' && fresh.push(f.data));
+  const b = new PsDemuxer(
+    (f) => {
+      if (f.kind !== 'video') return;
+      copied.push(Buffer.from(f.data));
+      views.push(f.data);
+    },
+    { reuseFrameBuffer: true },
+  );
+  for (const d of [a, b]) {
+    d.push(s.bytes);
+    d.end(true);
+  }
+  assert.equal(fresh.length, 80);
+  assert.equal(copied.length, fresh.length);
+  for (let i = 0; i < fresh.length; i++) assert.ok(fresh[i].equals(copied[i]), `frame ${i}`);
+  assert.equal(views[0].buffer, views[1].buffer, 'frames share one buffer');
+});

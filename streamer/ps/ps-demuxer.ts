@@ -112,6 +112,11 @@ export type PsUnit =
 export interface PsDemuxerOptions {
   /** Largest video frame accepted; larger ones are dropped and counted. Default 8 MiB. */
   maxFrameBytes?: number;
+  /**
+   * Assemble video frames in one reused buffer instead of a new one per frame. The sink must then
+   * be done with `frame.data` when it returns (copy what it keeps), as the FLV muxer is.
+   */
+  reuseFrameBuffer?: boolean;
   /** A time stamp step larger than this (ms) is smoothed over as a discontinuity. Default 10,000. */
   maxTimestampJumpMs?: number;
   /** Audio codec assumed when no PSM declares one and the data is not ADTS. Default pcma. */
@@ -235,7 +240,7 @@ export class PsDemuxer {
     this.onUnit = opts.onUnit;
     this.onUnsupported = opts.onUnsupported;
     this.defaultAudio = opts.defaultAudioCodec ?? 'pcma';
-    this.video = new VideoAccessUnit(opts.maxFrameBytes ?? 8 * 1024 * 1024);
+    this.video = new VideoAccessUnit(opts.maxFrameBytes ?? 8 * 1024 * 1024, opts.reuseFrameBuffer ?? false);
     const jump = (opts.maxTimestampJumpMs ?? 10_000) * 90;
     this.videoLine = new TrackTimeline({ maxForwardJump: jump, maxBackwardJump: 90_000, defaultDuration: 3600 });
     this.audioLine = new TrackTimeline({ maxForwardJump: jump, maxBackwardJump: 90_000, defaultDuration: 1800 });

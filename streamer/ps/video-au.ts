@@ -52,6 +52,8 @@ export const FinishResult = {
   Carry: 3,
 } as const;
 
+let scratch = Buffer.allocUnsafeSlow(256 * 1024);
+
 export class VideoAccessUnit {
   /** Largest unit accepted, bytes. */
   readonly maxBytes: number;
@@ -93,8 +95,12 @@ export class VideoAccessUnit {
   keyframe = false;
   codec: VideoCodec = 'h264';
 
-  constructor(maxBytes: number) {
+  /** With reuse on, frames are assembled in the process-wide scratch buffer instead of a new one. */
+  private readonly reuseBuffer: boolean;
+
+  constructor(maxBytes: number, reuseBuffer = false) {
     this.maxBytes = maxBytes;
+    this.reuseBuffer = reuseBuffer;
   }
 
   get codecGuess(): VideoCodec | null {
@@ -237,9 +243,24 @@ export class VideoAccessUnit {
     this.codec = codec;
     // Always a copy, even of a single piece: a view would keep the whole input buffer (a 64 KiB TCP
     // chunk, say) alive for as long as the frame is held, e.g. in a GOP cache.
-    this.data = Buffer.concat(this.parts, this.size);
+    this.data = this.reuseBuffer ? this.assembleInScratch() : Buffer.concat(this.parts, this.size);
     this.resetContent();
     return FinishResult.Emit;
+  }
+
+  /**
+   * Copies the pieces into the scratch buffer shared by every demuxer of the process (frames are
+   * handed to synchronous sinks one at a time); the result is valid until the next frame anywhere.
+   */
+  private assembleInScratch(): Buffer {
+    if (scratch.length < this.size) {
+      let n = scratch.length;
+      while (n < this.size) n *= 2;
+      scratch = Buffer.allocUnsafeSlow(n);
+    }
+    let o = 0;
+    for (const p of this.parts) o += p.copy(scratch, o);
+    return scratch.subarray(0, o);
   }
 
   /** Incremental NAL header scan over one piece. */

@@ -36,6 +36,7 @@ export interface ReceiverOptions {
   peer?: PeerAddress;
   reorderWindow: number;
   rtmpQueueBytes: number;
+  rtmpMergeWriteMs: number;
   flvViewerMaxPendingBytes: number;
 }
 
@@ -105,7 +106,8 @@ export class Receiver {
     this.hevc = options.hevc;
     this.peer = options.peer;
     this.#log = ctx.logger.child({ streamId: options.streamId, ssrc: options.ssrcText });
-    this.#demuxer = new PsDemuxer((frame) => this.#onFrame(frame));
+    // The muxers copy what they keep, so frames can be assembled in one reused buffer.
+    this.#demuxer = new PsDemuxer((frame) => this.#onFrame(frame), { reuseFrameBuffer: true });
     if (options.transport === 'udp') {
       this.#reorder = new ReorderBuffer<Buffer>(
         {
@@ -200,6 +202,7 @@ export class Receiver {
       // nginx-rtmp caches only AVC/AAC sequence headers: players joining an H.265 (id 12) stream
       // mid-way need the header again before every keyframe. A few dozen bytes per GOP.
       repeatVideoHeader: true,
+      mergeWriteMs: this.#options.rtmpMergeWriteMs,
     });
     publisher.on('publishing', () => this.#log.info({ rtmpUrl: this.rtmpUrl }, 'publishing RTMP'));
     publisher.on('disconnected', (info) =>

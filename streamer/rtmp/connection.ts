@@ -18,6 +18,7 @@ import type { Amf0Object, Amf0Value } from '../flv/amf0.ts';
 import { ChunkReader, RtmpProtocolError } from './chunk-reader.ts';
 import type { RtmpMessage } from './chunk-reader.ts';
 import { ChunkWriter } from './chunk-writer.ts';
+import { CoalescedWriter, flushSchedulerFor } from '../net/coalesced-writer.ts';
 import { ClientHandshake, HandshakeError } from './handshake.ts';
 import {
   ChunkStream,
@@ -41,6 +42,11 @@ export interface RtmpConnectionOptions {
   maxServerMessageSize: number;
   logger: RtmpLogger;
   flashVer?: string;
+  /**
+   * Media messages are gathered and written together this long after the first one (0: at the end
+   * of the current event-loop turn). Commands and control messages go out at once.
+   */
+  mergeWriteMs?: number;
 }
 
 export type RtmpConnectionPhase = 'tcp' | 'handshake' | 'connect' | 'createStream' | 'publish' | 'publishing' | 'closed';
@@ -67,6 +73,7 @@ export class RtmpConnection extends EventEmitter<ConnectionEvents> {
   private lastAck = 0;
   private ackWindow = 0;
   private readonly out: Buffer[] = [];
+  private readonly coalesced: CoalescedWriter;
   private endRequested = false;
   /** Bytes handed to the socket, chunk headers included. */
   bytesWritten = 0;
@@ -76,6 +83,7 @@ export class RtmpConnection extends EventEmitter<ConnectionEvents> {
     this.opts = opts;
     this.reader = new ChunkReader({ maxMessageSize: opts.maxServerMessageSize });
     this.socket = net.connect({ host: opts.target.host, port: opts.target.port, noDelay: true, keepAlive: true });
+    this.coalesced = new CoalescedWriter(this.socket, flushSchedulerFor(opts.mergeWriteMs ?? 0));
     this.timer = setTimeout(() => this.close(`timed out after ${opts.connectTimeoutMs} ms in phase ${this.phaseValue}`), opts.connectTimeoutMs);
     this.socket.on('connect', () => {
       this.phaseValue = 'handshake';
@@ -96,9 +104,9 @@ export class RtmpConnection extends EventEmitter<ConnectionEvents> {
     return this.streamIdValue;
   }
 
-  /** Bytes accepted by the socket but not yet handed to the kernel. */
+  /** Bytes accepted but not yet handed to the kernel (gathered for the next write, or buffered by the socket). */
   get writableLength(): number {
-    return this.phaseValue === 'closed' ? 0 : this.socket.writableLength;
+    return this.phaseValue === 'closed' ? 0 : this.socket.writableLength + this.coalesced.pendingBytes;
   }
 
   /**
@@ -107,7 +115,7 @@ export class RtmpConnection extends EventEmitter<ConnectionEvents> {
    */
   sendMessage(csid: number, type: number, timestamp: number, payload: Buffer | readonly Buffer[]): number {
     if (this.phaseValue !== 'publishing') return 0;
-    return this.writeMessage(csid, type, this.streamIdValue, timestamp, payload);
+    return this.writeMessage(csid, type, this.streamIdValue, timestamp, payload, false);
   }
 
   /**
@@ -124,6 +132,7 @@ export class RtmpConnection extends EventEmitter<ConnectionEvents> {
     const closed = new Promise<void>((resolve) => this.once('closed', () => resolve()));
     const timer = setTimeout(() => this.close('closed by the publisher'), timeoutMs);
     this.endRequested = true;
+    this.coalesced.flush();
     this.socket.end();
     await closed;
     clearTimeout(timer);
@@ -135,6 +144,7 @@ export class RtmpConnection extends EventEmitter<ConnectionEvents> {
     this.phaseValue = 'closed';
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.coalesced.discard();
     this.socket.destroy();
     this.emit('closed', reason);
   }
@@ -282,19 +292,20 @@ export class RtmpConnection extends EventEmitter<ConnectionEvents> {
     this.writeMessage(ChunkStream.Command, MessageType.CommandAmf0, streamId, 0, commandPayload(name, tx, obj, ...args));
   }
 
-  private writeMessage(csid: number, type: number, streamId: number, timestamp: number, payload: Buffer | readonly Buffer[]): number {
+  private writeMessage(
+    csid: number,
+    type: number,
+    streamId: number,
+    timestamp: number,
+    payload: Buffer | readonly Buffer[],
+    immediate = true,
+  ): number {
     const out = this.out;
     out.length = 0;
     const n = this.writer.write(out, csid, type, streamId, timestamp, payload);
-    const s = this.socket;
-    if (out.length === 1) {
-      s.write(out[0]);
-    } else {
-      s.cork();
-      for (const b of out) s.write(b);
-      s.uncork();
-    }
+    for (const b of out) this.coalesced.push(b);
     out.length = 0;
+    if (immediate) this.coalesced.flush();
     this.bytesWritten += n;
     return n;
   }

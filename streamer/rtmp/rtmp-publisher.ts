@@ -51,6 +51,11 @@ export interface RtmpPublisherOptions {
    * Default false.
    */
   repeatVideoHeader?: boolean;
+  /**
+   * Media is written to the socket in batches gathered over this many milliseconds (0: per turn
+   * of the event loop). Larger values mean fewer system calls per stream and that much latency.
+   */
+  mergeWriteMs?: number;
 }
 
 export type RtmpPublisherState = 'idle' | 'connecting' | 'publishing' | 'disconnected' | 'closed';
@@ -97,6 +102,7 @@ export class RtmpPublisher extends EventEmitter<PublisherEvents> {
   private readonly maxServerMessageSize: number;
   private readonly closeFlushMs: number;
   private readonly repeatVideoHeader: boolean;
+  private readonly mergeWriteMs: number;
   /** The last video tag written was a sequence header (no need to repeat it before a keyframe). */
   private videoHeaderJustSent = false;
   /** Write to the socket while it buffers less than this. */
@@ -131,6 +137,7 @@ export class RtmpPublisher extends EventEmitter<PublisherEvents> {
     this.maxServerMessageSize = options.maxServerMessageSize ?? 1024 * 1024;
     this.closeFlushMs = options.closeFlushMs ?? 2000;
     this.repeatVideoHeader = options.repeatVideoHeader ?? false;
+    this.mergeWriteMs = options.mergeWriteMs ?? 0;
   }
 
   get state(): RtmpPublisherState {
@@ -233,6 +240,7 @@ export class RtmpPublisher extends EventEmitter<PublisherEvents> {
       connectTimeoutMs: this.connectTimeoutMs,
       maxServerMessageSize: this.maxServerMessageSize,
       logger: this.log,
+      mergeWriteMs: this.mergeWriteMs,
     });
     this.conn = conn;
     conn.on('publishing', (streamId) => this.onPublishing(conn, streamId));

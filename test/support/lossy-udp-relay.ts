@@ -67,7 +67,7 @@ export async function startLossyRelay(o: LossyRelayOptions): Promise<LossyRelay>
     }
   });
   return {
-    port: (socket.address() as dgram.AddressInfo).port,
+    port: socket.address().port,
     stats,
     close: () =>
       new Promise<void>((r) => {
