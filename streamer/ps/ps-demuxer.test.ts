@@ -703,3 +703,16 @@ test('reuseFrameBuffer hands out the same bytes as fresh buffers, for consumers 
   for (let i = 0; i < fresh.length; i++) assert.ok(fresh[i].equals(copied[i]), `frame ${i}`);
   assert.equal(views[0].buffer, views[1].buffer, 'frames share one buffer');
 });
+
+test('onTracks reports the supported tracks a stream map declares, once per change', () => {
+  const units = fixtureAccessUnits('bbb-480x272.h264', 'h264').slice(0, 30);
+  const seen: { video: boolean; audio: boolean }[] = [];
+  const d = new PsDemuxer(() => {}, { onTracks: (t) => seen.push(t) });
+  d.push(buildStream({ codec: 'h264', units, audio: 'pcma' }).bytes);
+  assert.deepEqual(seen, [{ video: true, audio: true }]);
+  // G.722.1 (0x92) is declared but not supported: no audio track.
+  const videoOnly: { video: boolean; audio: boolean }[] = [];
+  const v = new PsDemuxer(() => {}, { onTracks: (t) => videoOnly.push(t) });
+  v.push(buildStream({ codec: 'h264', units, writer: { audioStreamType: 0x92 } }).bytes);
+  assert.deepEqual(videoOnly, [{ video: true, audio: false }]);
+});

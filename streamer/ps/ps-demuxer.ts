@@ -117,6 +117,11 @@ export interface PsDemuxerOptions {
    * be done with `frame.data` when it returns (copy what it keeps), as the FLV muxer is.
    */
   reuseFrameBuffer?: boolean;
+  /**
+   * Called when a stream map declares a different set of supported tracks: which tracks the stream
+   * will carry, known before their first frames (an HTTP-FLV file header needs it).
+   */
+  onTracks?: (tracks: { video: boolean; audio: boolean }) => void;
   /** A time stamp step larger than this (ms) is smoothed over as a discontinuity. Default 10,000. */
   maxTimestampJumpMs?: number;
   /** Audio codec assumed when no PSM declares one and the data is not ADTS. Default pcma. */
@@ -216,6 +221,9 @@ export class PsDemuxer {
   /** stream_type per stream id from the PSM, -1 when undeclared. */
   private readonly declared = new Int16Array(256).fill(-1);
   private readonly reported = new Set<number>();
+  private readonly onTracks: ((tracks: { video: boolean; audio: boolean }) => void) | undefined;
+  /** Tracks the last stream map declared: bit 0 video, bit 1 audio; -1 before any. */
+  private declaredTracks = -1;
   private audioSniffed: AudioCodec | null = null;
   private aacMismatches = 0;
 
@@ -239,6 +247,7 @@ export class PsDemuxer {
     this.sink = sink;
     this.onUnit = opts.onUnit;
     this.onUnsupported = opts.onUnsupported;
+    this.onTracks = opts.onTracks;
     this.defaultAudio = opts.defaultAudioCodec ?? 'pcma';
     this.video = new VideoAccessUnit(opts.maxFrameBytes ?? 8 * 1024 * 1024, opts.reuseFrameBuffer ?? false);
     const jump = (opts.maxTimestampJumpMs ?? 10_000) * 90;
@@ -684,6 +693,17 @@ export class PsDemuxer {
   }
 
   private applyPsm(psm: PsmInfo): void {
+    let video = false;
+    let audio = false;
+    for (const e of psm.entries) {
+      if (isVideoStreamId(e.streamId) && videoCodecOf(e.streamType)) video = true;
+      else if (isAudioStreamId(e.streamId) && audioCodecOf(e.streamType) !== null) audio = true;
+    }
+    const tracks = (video ? 1 : 0) | (audio ? 2 : 0);
+    if (tracks !== this.declaredTracks) {
+      this.declaredTracks = tracks;
+      this.onTracks?.({ video, audio });
+    }
     for (const e of psm.entries) {
       const id = e.streamId;
       const type = e.streamType;

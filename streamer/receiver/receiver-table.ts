@@ -257,6 +257,7 @@ export class ReceiverTable implements IngestSink {
   checkTimeouts(now: number): void {
     const timeout = this.#options.noMediaTimeoutMs;
     for (const r of [...this.#byStreamId.values()]) {
+      r.tick();
       if (r.packetsSinceCheck > 0) {
         r.packetsSinceCheck = 0;
         r.lastPacketAt = now;

@@ -94,6 +94,8 @@ export class Receiver {
   readonly #demuxer: PsDemuxer;
   readonly #outputs = new Map<HevcFlvMode, FlvOutput>();
   #primary: FlvOutput;
+  /** Tracks the stream map declared, for HTTP-FLV file headers written before the first frames. */
+  #tracks: { video: boolean; audio: boolean } | undefined;
 
   constructor(options: ReceiverOptions, ctx: ReceiverContext) {
     this.#options = options;
@@ -107,7 +109,16 @@ export class Receiver {
     this.peer = options.peer;
     this.#log = ctx.logger.child({ streamId: options.streamId, ssrc: options.ssrcText });
     // The muxers copy what they keep, so frames can be assembled in one reused buffer.
-    this.#demuxer = new PsDemuxer((frame) => this.#onFrame(frame), { reuseFrameBuffer: true });
+    this.#demuxer = new PsDemuxer((frame) => this.#onFrame(frame), {
+      reuseFrameBuffer: true,
+      onTracks: (declared) => {
+        // Only video is taken from the stream map: cameras declare audio they never send, and a
+        // player told to expect audio that never comes (flv.js, mpegts.js) may never start.
+        const tracks = { video: declared.video, audio: false };
+        this.#tracks = tracks;
+        for (const out of this.#outputs.values()) out.viewers.expectTracks(tracks);
+      },
+    });
     if (options.transport === 'udp') {
       this.#reorder = new ReorderBuffer<Buffer>(
         {
@@ -180,7 +191,7 @@ export class Receiver {
   #output(mode: HevcFlvMode): FlvOutput {
     let out = this.#outputs.get(mode);
     if (out) return out;
-    const viewers = new FlvBroadcaster({ maxPendingBytes: this.#options.flvViewerMaxPendingBytes });
+    const viewers = new FlvBroadcaster({ maxPendingBytes: this.#options.flvViewerMaxPendingBytes, tracks: this.#tracks });
     const muxer = new FlvMuxer({ hevc: mode }, (tag) => this.#onTag(out!, tag));
     out = { muxer, viewers };
     this.#outputs.set(mode, out);
@@ -263,6 +274,11 @@ export class Receiver {
         ? { state: rtmp.state, reconnects: rtmp.stats.reconnects, queueDrops: rtmp.stats.queueDrops }
         : undefined,
     };
+  }
+
+  /** Once a second from the watchdog: releases reordered packets held past their time (a pause). */
+  tick(): void {
+    this.#reorder?.poll();
   }
 
   /** Adds the counters of this receiver's pipeline stages into `acc`. */
