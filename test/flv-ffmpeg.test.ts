@@ -19,7 +19,7 @@ import { fixturePath } from './support/fixtures.ts';
 import { FlvMuxer } from '../streamer/flv/flv-muxer.ts';
 import type { HevcMode } from '../streamer/flv/flv-muxer.ts';
 import { flvFileHeader } from '../streamer/flv/flv-tag.ts';
-import { readFlv, readLengthPrefixedNals, readVideoTagHeader } from '../streamer/flv/flv-reader.ts';
+import { readFlv, readLengthPrefixedNals, readVideoTagHeader } from './support/flv-reader.ts';
 import { aacFramesFromAdts, g711Tone, interleave, videoFramesFromAnnexB } from '../streamer/flv/fixture-frames.ts';
 
 const run = promisify(execFile);

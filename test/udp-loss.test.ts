@@ -13,7 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startMediaStream } from '../camera/media/stream.ts';
 import type { Streamer } from '../streamer/streamer.ts';
-import { readFlv, readVideoTagHeader } from '../streamer/flv/flv-reader.ts';
+import { readFlv, readVideoTagHeader } from './support/flv-reader.ts';
 import { startLossyRelay } from './support/lossy-udp-relay.ts';
 import { decodeFlv } from './support/media-check.ts';
 import { startNginxRtmp, type NginxRtmp } from './support/nginx-rtmp.ts';

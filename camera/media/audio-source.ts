@@ -3,6 +3,7 @@
  * video source, a source is built once and shared; streams only keep a cursor into `frames`.
  */
 import { readFile } from 'node:fs/promises';
+import { AAC_FRAME_SAMPLES, newAdtsHeader, readAdtsHeader } from '../../common/codec/aac-adts.ts';
 import type { AudioCodec } from '../../common/codec/frame.ts';
 import { g711Tone } from './g711.ts';
 import type { G711Codec } from './g711.ts';
@@ -17,9 +18,6 @@ export interface AudioSource {
   /** True when the source repeats seamlessly by nature (a tone) and so never ends. */
   readonly endless: boolean;
 }
-
-/** ADTS sampling_frequency_index → Hz (ISO/IEC 14496-3 table 1.18). */
-const ADTS_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 
 const toneCache = new Map<string, AudioSource>();
 
@@ -50,27 +48,20 @@ export function g711ToneSource(codec: G711Codec, frameMs: 20 | 40 = 20, frequenc
 export function parseAdts(buf: Buffer): AudioSource {
   const frames: Buffer[] = [];
   const starts: number[] = [0];
+  const h = newAdtsHeader();
   let sampleRate = 0;
   let samples = 0;
   let i = 0;
   while (i + 7 <= buf.length) {
-    if (buf[i] !== 0xff || (buf[i + 1] & 0xf6) !== 0xf0) {
+    if (!readAdtsHeader(buf, i, h) || i + h.frameLength > buf.length) {
       i++;
       continue;
     }
-    const rateIndex = (buf[i + 2] >> 2) & 0x0f;
-    const length = ((buf[i + 3] & 0x03) << 11) | (buf[i + 4] << 3) | (buf[i + 5] >> 5);
-    const blocks = (buf[i + 6] & 0x03) + 1;
-    const headerLength = buf[i + 1] & 0x01 ? 7 : 9;
-    if (rateIndex >= ADTS_RATES.length || length < headerLength || i + length > buf.length) {
-      i++;
-      continue;
-    }
-    if (sampleRate === 0) sampleRate = ADTS_RATES[rateIndex];
-    frames.push(buf.subarray(i, i + length));
-    samples += blocks * 1024;
+    if (sampleRate === 0) sampleRate = h.sampleRate;
+    frames.push(buf.subarray(i, i + h.frameLength));
+    samples += h.rawBlocks * AAC_FRAME_SAMPLES;
     starts.push(samples);
-    i += length;
+    i += h.frameLength;
   }
   if (frames.length === 0) throw new Error('no ADTS frames found');
   return { codec: 'aac', sampleRate, frames, startSample: Float64Array.from(starts), endless: false };

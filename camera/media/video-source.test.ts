@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fixturePath } from '../../test/support/fixtures.ts';
 import { detectVideoCodec, parseAnnexB, readUe } from './video-source.ts';
-import { BitReader, nalToRbsp } from './poc.ts';
 
 const fixture = (name: string): Buffer => readFileSync(fixturePath(name));
 
@@ -109,12 +108,4 @@ test('readUe reads exp-Golomb codes', () => {
   assert.equal(readUe(Buffer.from([0b00010000, 0]), 0), 7);
   assert.equal(readUe(Buffer.from([0xff, 0b00000001, 0b11111111]), 1), 254);
   assert.equal(readUe(Buffer.from([0, 0]), 0), -1, 'runs past the end');
-  const r = new BitReader(Buffer.from([0b01110110, 0b10000000])); // 011 1 011 010
-  assert.deepEqual([r.ue(), r.ue(), r.se(), r.se()], [2, 0, -1, 1]);
-});
-
-test('nalToRbsp drops emulation prevention bytes', () => {
-  const nal = Buffer.from([0x67, 0x00, 0x00, 0x03, 0x01, 0x00, 0x00, 0x03, 0x00, 0x05]);
-  assert.deepEqual([...nalToRbsp(nal, 0, nal.length)], [0x67, 0, 0, 1, 0, 0, 0, 5]);
-  assert.deepEqual([...nalToRbsp(nal, 0, nal.length, 4)], [0x67, 0, 0, 1]);
 });

@@ -9,7 +9,7 @@ import { FlvMuxer, HVC1_FOURCC } from './flv-muxer.ts';
 import type { FlvMuxerOptions } from './flv-muxer.ts';
 import { flvFileHeader, flvTagBody } from './flv-tag.ts';
 import type { FlvTag } from './flv-tag.ts';
-import { readFlvTags, readLengthPrefixedNals, readVideoTagHeader } from './flv-reader.ts';
+import { readFlvTags, readLengthPrefixedNals, readVideoTagHeader } from '../../test/support/flv-reader.ts';
 import { aacFramesFromAdts, g711Tone, videoFramesFromAnnexB } from './fixture-frames.ts';
 
 const fixture = (name: string) => readFileSync(fixturePath(name));

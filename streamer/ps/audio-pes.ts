@@ -4,31 +4,24 @@
  * AAC: the PES holds ADTS frames; each becomes a frame, the PTS advancing 1024 samples per frame.
  * An ADTS frame cut by the end of a PES is completed from the next one.
  */
+import { AAC_FRAME_SAMPLES, newAdtsHeader, readAdtsHeader } from '../../common/codec/aac-adts.ts';
+import type { AdtsHeader } from '../../common/codec/aac-adts.ts';
 import type { AudioCodec } from '../../common/codec/frame.ts';
 
-const ADTS_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
-
-/** Length of the ADTS frame at b[p] (header included), or 0 when no valid header is there. */
-export function adtsFrameLength(b: Uint8Array, p: number, end: number): number {
-  if (p + 7 > end) return 0;
-  if (b[p] !== 0xff || (b[p + 1] & 0xf6) !== 0xf0) return 0; // syncword, layer 00
-  if (((b[p + 2] >> 2) & 0x0f) >= ADTS_RATES.length) return 0;
-  const len = ((b[p + 3] & 0x03) << 11) | (b[p + 4] << 3) | (b[p + 5] >> 5);
-  const headerLen = b[p + 1] & 0x01 ? 7 : 9;
-  return len > headerLen ? len : 0;
-}
-
-/** Sample rate of the ADTS header at b[p] (assumed valid). */
-export function adtsSampleRate(b: Uint8Array, p: number): number {
-  return ADTS_RATES[(b[p + 2] >> 2) & 0x0f];
+/**
+ * Length of the ADTS frame at b[p] (header included), with its header read into `h`; 0 when no
+ * valid header, or one with no payload after it, is there.
+ */
+function adtsFrameLength(b: Uint8Array, p: number, end: number, h: AdtsHeader): number {
+  return readAdtsHeader(b, p, h, end) && h.frameLength > h.headerLength ? h.frameLength : 0;
 }
 
 /** True when buf[s, e) is a whole number of ADTS frames (a confident AAC sniff). */
-export function looksLikeAdts(b: Uint8Array, s: number, e: number): boolean {
+function looksLikeAdts(b: Uint8Array, s: number, e: number, h: AdtsHeader): boolean {
   let p = s;
   let frames = 0;
   while (p < e) {
-    const len = adtsFrameLength(b, p, e);
+    const len = adtsFrameLength(b, p, e, h);
     if (len === 0) return false;
     p += len;
     frames++;
@@ -57,6 +50,8 @@ export class AudioPesAssembler {
   private carryPts = -1;
   /** Frames whose ADTS structure was broken (counted as malformed by the demuxer). */
   badAdts = 0;
+  /** The ADTS header last read, reused for every frame. */
+  private readonly adts = newAdtsHeader();
 
   begin(pts: number): void {
     this.active = true;
@@ -100,14 +95,14 @@ export class AudioPesAssembler {
   startsWithAdts(): boolean {
     if (this.carry) return true;
     const p = this.parts[0];
-    return p !== undefined && adtsFrameLength(p, 0, p.length) > 0;
+    return p !== undefined && adtsFrameLength(p, 0, p.length, this.adts) > 0;
   }
 
   /** Is this PES a whole number of ADTS frames (for sniffing a stream without PSM)? */
   isAdts(): boolean {
     if (this.carry || this.size === 0) return false;
     const data = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.size);
-    return looksLikeAdts(data, 0, data.length);
+    return looksLikeAdts(data, 0, data.length, this.adts);
   }
 
   /**
@@ -135,7 +130,7 @@ export class AudioPesAssembler {
     let ticks = 0;
     let resynced = false;
     while (p < data.length) {
-      const len = adtsFrameLength(data, p, data.length);
+      const len = adtsFrameLength(data, p, data.length, this.adts);
       if (len === 0) {
         if (p + 7 > data.length && data[p] === 0xff) break; // a header cut short: carry it
         // Not a header: look for the next syncword.
@@ -146,7 +141,7 @@ export class AudioPesAssembler {
         continue;
       }
       if (p + len > data.length) break;
-      ticks = (1024 * 90000) / adtsSampleRate(data, p);
+      ticks = (AAC_FRAME_SAMPLES * 90000) / this.adts.sampleRate;
       let t: number;
       if (p < carried) {
         t = carryPts;

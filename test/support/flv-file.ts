@@ -3,17 +3,16 @@
  * (`data` = 11-byte tag header + body + 4-byte PreviousTagSize, as a view of the file buffer), and
  * describes what a tag holds (codec, sequence header, keyframe) for assertions.
  *
- * Strict about structure (it reads test files, so a malformed one should fail the test loudly).
+ * Strict about structure (it reads test files, so a malformed one should fail the test loudly): the
+ * splitting is flv-reader.ts's readFlv.
  */
 import { readFileSync } from 'node:fs';
+import { FLV_TAG_OVERHEAD } from '../../streamer/flv/flv-tag.ts';
+import type { FlvTag } from '../../streamer/flv/flv-tag.ts';
+import { readFlv } from './flv-reader.ts';
 
-export interface FlvFileTag {
-  readonly type: 8 | 9 | 18;
-  readonly timestamp: number;
-  readonly keyframe: boolean;
-  readonly isHeader: boolean;
-  readonly data: Buffer;
-}
+/** A tag read from a file, in the muxer's FlvTag shape. */
+export type FlvFileTag = FlvTag;
 
 export interface FlvFile {
   readonly hasAudio: boolean;
@@ -25,27 +24,17 @@ export function readFlvFile(file: string): FlvFile {
   return parseFlv(readFileSync(file));
 }
 
+/** Audio, video and script tags (others are skipped); a truncated last tag (a recording cut by a kill) is ignored. */
 export function parseFlv(buf: Buffer): FlvFile {
-  if (buf.length < 13 || buf.toString('latin1', 0, 3) !== 'FLV') throw new Error('not an FLV file');
-  const headerSize = buf.readUInt32BE(5);
-  const flags = buf[4];
-  const tags: FlvFileTag[] = [];
-  let pos = headerSize + 4; // skip PreviousTagSize0
-  while (pos + 11 <= buf.length) {
-    const type = buf[pos] & 0x1f;
-    const size = buf.readUIntBE(pos + 1, 3);
-    const timestamp = (buf.readUIntBE(pos + 4, 3) | (buf[pos + 7] << 24)) >>> 0;
-    const end = pos + 11 + size + 4;
-    if (end > buf.length) break; // a truncated last tag (e.g. a recording cut by a kill)
-    if (buf.readUInt32BE(end - 4) !== size + 11) throw new Error(`bad PreviousTagSize after the tag at ${pos}`);
-    if (type === 8 || type === 9 || type === 18) {
-      const body = buf.subarray(pos + 11, pos + 11 + size);
-      const info = describeTag(type, body);
-      tags.push({ type, timestamp, keyframe: info.keyframe, isHeader: info.isHeader, data: buf.subarray(pos, end) });
-    }
-    pos = end;
+  const { info, tags } = readFlv(buf);
+  const out: FlvFileTag[] = [];
+  for (const { type, timestamp, offset, body } of tags) {
+    if (type !== 8 && type !== 9 && type !== 18) continue;
+    const { keyframe, isHeader } = describeTag(type, body);
+    const data = buf.subarray(offset, offset + FLV_TAG_OVERHEAD + body.length);
+    out.push({ type, timestamp, keyframe, isHeader, data });
   }
-  return { hasAudio: (flags & 4) !== 0, hasVideo: (flags & 1) !== 0, tags };
+  return { hasAudio: info.hasAudio, hasVideo: info.hasVideo, tags: out };
 }
 
 export interface TagInfo {

@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { readFlv, readLengthPrefixedNals, readVideoTagHeader } from '../../streamer/flv/flv-reader.ts';
+import { readFlv, readLengthPrefixedNals, readVideoTagHeader } from './flv-reader.ts';
 
 const run = promisify(execFile);
 

@@ -1,8 +1,8 @@
 /**
- * A small FLV reader for tests and diagnostics: splits a complete FLV byte sequence into tags and
- * decodes the audio/video tag headers this project writes. Not used on the media path.
+ * A small FLV reader for tests: splits a complete FLV byte sequence into tags and decodes the
+ * audio/video tag headers this project writes. flv-file.ts builds on it.
  */
-import { FLV_TAG_HEADER_SIZE } from './flv-tag.ts';
+import { FLV_TAG_HEADER_SIZE } from '../../streamer/flv/flv-tag.ts';
 
 export class FlvReadError extends Error {
   override readonly name = 'FlvReadError';
