@@ -45,8 +45,8 @@ export const streamerOptions = {
   }),
   rtmpQueueBytes: opt.int({ help: 'RTMP send queue bound per stream, in bytes.', default: 4 * 1024 * 1024, min: 65536 }),
   rtmpMergeWriteMs: opt.int({
-    help: 'RTMP: media written to the server in batches gathered over this many ms (fewer system calls, that much latency; 0 = per event-loop turn).',
-    default: 0,
+    help: 'RTMP: media goes to the server in batches gathered over this many ms: fewer system calls per stream, that much added latency (0 = per event-loop turn).',
+    default: 40,
     min: 0,
     max: 500,
   }),

@@ -1,0 +1,34 @@
+/**
+ * docs/configuration.md, generated from the option declarations so it cannot drift:
+ *   node scripts/config-docs.ts > docs/configuration.md
+ * A test (test/config-docs.test.ts) fails when the committed file differs from this output.
+ */
+import { envName, flagName, type OptionSpec } from '../common/config.ts';
+import { streamerOptions } from '../streamer/config.ts';
+
+function table(spec: OptionSpec): string {
+  const rows = ['| flag | environment | default | what it does |', '|---|---|---|---|'];
+  for (const [key, o] of Object.entries(spec)) {
+    const choices = o.kind === 'string' && o.choices ? ` (${o.choices.join(', ')})` : '';
+    const def = o.defaultText ?? (o.default !== undefined ? `\`${String(o.default)}\`` : o.required ? 'required' : 'unset');
+    rows.push(`| \`--${flagName(key)}\` | \`${envName(key)}\` | ${def} | ${o.help.replace(/\|/g, '\\|')}${choices} |`);
+  }
+  return rows.join('\n');
+}
+
+export function configurationDocs(): string {
+  return [
+    '# Configuration',
+    '',
+    'Generated from the code by `node scripts/config-docs.ts`; do not edit by hand.',
+    'Every option is a flag and an environment variable; a flag wins over the environment.',
+    'Invalid values stop the process at start with every problem listed.',
+    '',
+    '## gbcast streamer',
+    '',
+    table(streamerOptions),
+    '',
+  ].join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(configurationDocs());
