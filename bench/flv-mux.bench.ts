@@ -19,7 +19,7 @@ import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { MediaFrame } from '../common/codec/frame.ts';
 import { FlvMuxer } from '../streamer/flv/flv-muxer.ts';
-import { g711Tone, interleave, videoFramesFromAnnexB } from '../streamer/flv/fixture-frames.ts';
+import { g711Tone, interleave, videoFramesFromAnnexB } from '../streamer/flv/testing/fixture-frames.ts';
 import { fixturePath } from '../test/support/fixtures.ts';
 
 function arg(name: string, fallback: string): string {

@@ -20,7 +20,7 @@ import { FlvMuxer } from '../streamer/flv/flv-muxer.ts';
 import type { HevcMode } from '../streamer/flv/flv-muxer.ts';
 import { flvFileHeader } from '../streamer/flv/flv-tag.ts';
 import { readFlv, readLengthPrefixedNals, readVideoTagHeader } from './support/flv-reader.ts';
-import { aacFramesFromAdts, g711Tone, interleave, videoFramesFromAnnexB } from '../streamer/flv/fixture-frames.ts';
+import { aacFramesFromAdts, g711Tone, interleave, videoFramesFromAnnexB } from '../streamer/flv/testing/fixture-frames.ts';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(path.join(tmpdir(), 'gbcast-flv-'));

@@ -17,7 +17,7 @@ import { fixturePath } from './support/fixtures.ts';
 import { FlvMuxer } from '../streamer/flv/flv-muxer.ts';
 import type { FlvTag } from '../streamer/flv/flv-tag.ts';
 import { readFlv, readVideoTagHeader } from './support/flv-reader.ts';
-import { g711Tone, interleave, videoFramesFromAnnexB } from '../streamer/flv/fixture-frames.ts';
+import { g711Tone, interleave, videoFramesFromAnnexB } from '../streamer/flv/testing/fixture-frames.ts';
 import { FlvBroadcaster } from '../streamer/http-flv/flv-broadcaster.ts';
 import { serveHttpFlv } from '../streamer/http-flv/serve-http-flv.ts';
 

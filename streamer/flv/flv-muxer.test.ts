@@ -10,7 +10,7 @@ import type { FlvMuxerOptions } from './flv-muxer.ts';
 import { flvFileHeader, flvTagBody } from './flv-tag.ts';
 import type { FlvTag } from './flv-tag.ts';
 import { readFlvTags, readLengthPrefixedNals, readVideoTagHeader } from '../../test/support/flv-reader.ts';
-import { aacFramesFromAdts, g711Tone, videoFramesFromAnnexB } from './fixture-frames.ts';
+import { aacFramesFromAdts, g711Tone, videoFramesFromAnnexB } from './testing/fixture-frames.ts';
 
 const fixture = (name: string) => readFileSync(fixturePath(name));
 const avatar264 = videoFramesFromAnnexB('h264', fixture('avatar.h264'));

@@ -6,14 +6,14 @@
  * 2, H.265), so B-frames get real composition offsets. Used by tests and benchmarks, not by the
  * media path.
  */
-import type { AudioFrame, VideoCodec, VideoFrame } from '../../common/codec/frame.ts';
-import { findStartCode, startCodeLength } from '../../common/codec/annexb.ts';
-import { BitReader, unescapeRbsp } from '../../common/codec/bit-reader.ts';
-import { parseH264Sps } from '../../common/codec/h264-sps.ts';
-import type { H264Sps } from '../../common/codec/h264-sps.ts';
-import { parseH265Pps, parseH265Sps } from '../../common/codec/h265-params.ts';
-import type { H265Pps, H265Sps } from '../../common/codec/h265-params.ts';
-import { readAdtsHeader, newAdtsHeader } from '../../common/codec/aac-adts.ts';
+import type { AudioFrame, VideoCodec, VideoFrame } from '../../../common/codec/frame.ts';
+import { findStartCode, startCodeLength } from '../../../common/codec/annexb.ts';
+import { BitReader, unescapeRbsp } from '../../../common/codec/bit-reader.ts';
+import { parseH264Sps } from '../../../common/codec/h264-sps.ts';
+import type { H264Sps } from '../../../common/codec/h264-sps.ts';
+import { parseH265Pps, parseH265Sps } from '../../../common/codec/h265-params.ts';
+import type { H265Pps, H265Sps } from '../../../common/codec/h265-params.ts';
+import { readAdtsHeader, newAdtsHeader } from '../../../common/codec/aac-adts.ts';
 
 export interface AccessUnit {
   /** View of the input: the access unit's NAL units with their start codes. */
