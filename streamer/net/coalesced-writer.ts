@@ -10,7 +10,15 @@
 
 export interface WriteTarget {
   write(chunk: Buffer): boolean;
+  cork(): void;
+  uncork(): void;
 }
+
+/**
+ * Above this many bytes a flush is written as the gathered pieces (one writev) instead of being
+ * copied into one new buffer: copying a keyframe into fresh memory costs more than the write saves.
+ */
+const COPY_LIMIT = 64 * 1024;
 
 export class FlushScheduler {
   readonly delayMs: number;
@@ -76,15 +84,24 @@ export class CoalescedWriter {
     this.#bytes += chunk.length;
   }
 
-  /** Writes everything gathered now, as one buffer. */
+  /** Writes everything gathered now: one buffer, or one writev of the pieces when they are large. */
   flush(): void {
-    if (this.#bytes === 0) return;
+    const bytes = this.#bytes;
+    if (bytes === 0) return;
     const parts = this.#parts;
-    const buf = parts.length === 1 ? parts[0] : Buffer.concat(parts, this.#bytes);
     this.#parts = [];
     this.#bytes = 0;
     this.#scheduler.cancel(this);
-    this.#target.write(buf);
+    const target = this.#target;
+    if (parts.length === 1) {
+      target.write(parts[0]);
+    } else if (bytes <= COPY_LIMIT) {
+      target.write(Buffer.concat(parts, bytes));
+    } else {
+      target.cork();
+      for (const p of parts) target.write(p);
+      target.uncork();
+    }
   }
 
   /** Drops what was gathered (the connection is going away). */
