@@ -6,8 +6,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +14,7 @@ import type { MediaTransport } from '../common/contracts.ts';
 import type { Streamer } from '../streamer/streamer.ts';
 import { fixturePath } from './support/fixtures.ts';
 import { decodeFlv } from './support/media-check.ts';
+import { downloadFlv } from './support/http-flv-download.ts';
 import { startNginxRtmp, type NginxRtmp } from './support/nginx-rtmp.ts';
 import { api, startTestStreamer } from './support/streamer.ts';
 
@@ -68,25 +67,6 @@ after(async () => {
   await nginx?.stop();
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Downloads HTTP-FLV into a file until the stream ends. */
-function downloadFlv(url: string, file: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, (res) => {
-        if (res.statusCode !== 200) {
-          reject(new Error(`HTTP-FLV answered ${res.statusCode}`));
-          res.resume();
-          return;
-        }
-        const out = createWriteStream(file);
-        res.pipe(out);
-        out.on('finish', () => resolve(out.bytesWritten));
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
-}
 
 let ssrcSeq = 100;
 

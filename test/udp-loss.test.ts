@@ -6,8 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +15,7 @@ import type { Streamer } from '../streamer/streamer.ts';
 import { readFlv, readVideoTagHeader } from './support/flv-reader.ts';
 import { startLossyRelay } from './support/lossy-udp-relay.ts';
 import { decodeFlv } from './support/media-check.ts';
+import { downloadFlv } from './support/http-flv-download.ts';
 import { startNginxRtmp, type NginxRtmp } from './support/nginx-rtmp.ts';
 import { api, startTestStreamer } from './support/streamer.ts';
 
@@ -65,13 +65,7 @@ test(`lossy, reordering UDP never yields a corrupt frame and resumes at keyframe
   });
   assert.equal(open.status, 200);
   const flvFile = path.join(dir, 'lossy.flv');
-  const download = new Promise<void>((resolve, reject) => {
-    http.get(`${streamer.httpUrl}/live/${streamId}.flv`, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => void writeFile(flvFile, Buffer.concat(chunks)).then(resolve, reject));
-    }).on('error', reject);
-  });
+  const download = downloadFlv(`${streamer.httpUrl}/live/${streamId}.flv`, flvFile);
   const camera = await startMediaStream({
     video: clip,
     audio: 'pcma',
