@@ -3,11 +3,16 @@
  * (normally one or two RTP payloads). Nothing is copied, except a header that straddles two views,
  * which is gathered into a small scratch buffer so that header parsers always see contiguous bytes.
  */
+const EMPTY = Buffer.alloc(0);
+
 export class ByteQueue {
+  // Parallel arrays used up to `tail`, reused rather than truncated: emptying a JS array by setting
+  // its length frees its backing store, and this queue empties once per packet.
   private bufs: Buffer[] = [];
   private starts: number[] = [];
   private ends: number[] = [];
   private head = 0;
+  private tail = 0;
   /** Unconsumed bytes in the queue. */
   length = 0;
   private scratch: Buffer = Buffer.alloc(256);
@@ -18,18 +23,25 @@ export class ByteQueue {
 
   push(buf: Buffer, start: number, end: number): void {
     if (end <= start) return;
-    if (this.head === this.bufs.length) this.clear();
-    this.bufs.push(buf);
-    this.starts.push(start);
-    this.ends.push(end);
+    if (this.head === this.tail) this.clear();
+    const t = this.tail++;
+    if (t === this.bufs.length) {
+      this.bufs.push(buf);
+      this.starts.push(start);
+      this.ends.push(end);
+    } else {
+      this.bufs[t] = buf;
+      this.starts[t] = start;
+      this.ends[t] = end;
+    }
     this.length += end - start;
   }
 
   clear(): void {
-    this.bufs.length = 0;
-    this.starts.length = 0;
-    this.ends.length = 0;
+    // Drop the references so consumed input buffers can be collected.
+    for (let k = 0; k < this.tail; k++) this.bufs[k] = EMPTY;
     this.head = 0;
+    this.tail = 0;
     this.length = 0;
   }
 
@@ -60,20 +72,25 @@ export class ByteQueue {
       n -= left;
       this.head++;
     }
-    if (this.head === this.bufs.length) this.clear();
+    if (this.head === this.tail) this.clear();
     else if (this.head > 32) this.compact();
   }
 
   private compact(): void {
-    this.bufs = this.bufs.slice(this.head);
-    this.starts = this.starts.slice(this.head);
-    this.ends = this.ends.slice(this.head);
+    const n = this.tail - this.head;
+    for (let k = 0; k < n; k++) {
+      this.bufs[k] = this.bufs[this.head + k];
+      this.starts[k] = this.starts[this.head + k];
+      this.ends[k] = this.ends[this.head + k];
+    }
+    for (let k = n; k < this.tail; k++) this.bufs[k] = EMPTY;
     this.head = 0;
+    this.tail = n;
   }
 
   /** The byte at logical offset i (i < length). */
   byteAt(i: number): number {
-    for (let k = this.head; k < this.bufs.length; k++) {
+    for (let k = this.head; k < this.tail; k++) {
       const left = this.ends[k] - this.starts[k];
       if (i < left) return this.bufs[k][this.starts[k] + i];
       i -= left;
@@ -133,7 +150,7 @@ export class ByteQueue {
 
   /** Number of views in the queue. */
   get views(): number {
-    return this.bufs.length - this.head;
+    return this.tail - this.head;
   }
 
   /** The i-th view (0 = head) as buffer and range, for scanning without consuming. */
@@ -149,7 +166,7 @@ export class ByteQueue {
 
   /** Visits the views of the first n bytes without consuming them. */
   forEachView(n: number, visit: (buf: Buffer, start: number, end: number) => void): void {
-    for (let k = this.head; n > 0 && k < this.bufs.length; k++) {
+    for (let k = this.head; n > 0 && k < this.tail; k++) {
       const take = Math.min(n, this.ends[k] - this.starts[k]);
       visit(this.bufs[k], this.starts[k], this.starts[k] + take);
       n -= take;
