@@ -6,6 +6,7 @@
  * sets, and any inconsistency or truncation gives null: the caller counts it and waits for the next SPS.
  */
 import { BitReader, BitReaderError, unescapeRbsp } from './bit-reader.ts';
+import { readAspectRatioInfo } from './vui.ts';
 
 export interface H264Timing {
   numUnitsInTick: number;
@@ -45,12 +46,6 @@ export interface H264Sps {
 
 /** Profiles whose SPS carries chroma_format_idc, bit depths and scaling matrices (§7.3.2.1.1). */
 const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
-
-/** Table E-1: sample aspect ratios for aspect_ratio_idc 1..16. */
-const SAR_TABLE: readonly (readonly [number, number])[] = [
-  [0, 0], [1, 1], [12, 11], [10, 11], [16, 11], [40, 33], [24, 11], [20, 11], [32, 11],
-  [80, 33], [18, 11], [15, 11], [64, 33], [160, 99], [4, 3], [3, 2], [2, 1],
-];
 
 /** Largest picture dimension accepted, in macroblocks (level 6.2 allows 8192x4320; leave headroom). */
 const MAX_MBS_PER_SIDE = 1024;
@@ -182,19 +177,7 @@ function skipScalingList(r: BitReader, size: number): void {
 
 /** Annex E.1.1 up to the timing information; the HRD and restriction fields after it are not needed. */
 function readVui(r: BitReader, sps: H264Sps): void {
-  if (r.readFlag()) {
-    const idc = r.readBits(8);
-    if (idc === 255) {
-      const w = r.readBits(16);
-      const h = r.readBits(16);
-      if (w > 0 && h > 0) {
-        sps.sarWidth = w;
-        sps.sarHeight = h;
-      }
-    } else if (idc >= 1 && idc < SAR_TABLE.length) {
-      [sps.sarWidth, sps.sarHeight] = SAR_TABLE[idc];
-    }
-  }
+  readAspectRatioInfo(r, sps);
   if (r.readFlag()) r.skipBits(1); // overscan_info_present_flag → overscan_appropriate_flag
   if (r.readFlag()) {
     r.skipBits(4); // video_format, video_full_range_flag

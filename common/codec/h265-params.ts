@@ -8,6 +8,7 @@
  * is bounded by the limit the standard gives; truncated or inconsistent input gives null.
  */
 import { BitReader, BitReaderError, unescapeRbsp } from './bit-reader.ts';
+import { readAspectRatioInfo } from './vui.ts';
 
 export interface H265Vps {
   vpsId: number;
@@ -68,12 +69,6 @@ export interface H265Pps {
 const NAL_VPS = 32;
 const NAL_SPS = 33;
 const NAL_PPS = 34;
-
-/** Table E-1 (shared with H.264): sample aspect ratios for aspect_ratio_idc 1..16. */
-const SAR_TABLE: readonly (readonly [number, number])[] = [
-  [0, 0], [1, 1], [12, 11], [10, 11], [16, 11], [40, 33], [24, 11], [20, 11], [32, 11],
-  [80, 33], [18, 11], [15, 11], [64, 33], [160, 99], [4, 3], [3, 2], [2, 1],
-];
 
 const MAX_LUMA_SIDE = 16888; // level 6.2: sqrt(MaxLumaPs × 8)
 
@@ -304,19 +299,7 @@ function skipStRefPicSet(r: BitReader, idx: number, numDeltaPocs: readonly numbe
 
 /** vui_parameters(), Annex E.2.1 */
 function readVui(r: BitReader, sps: H265Sps, maxSubLayersMinus1: number): void {
-  if (r.readFlag()) {
-    const idc = r.readBits(8);
-    if (idc === 255) {
-      const w = r.readBits(16);
-      const h = r.readBits(16);
-      if (w > 0 && h > 0) {
-        sps.sarWidth = w;
-        sps.sarHeight = h;
-      }
-    } else if (idc >= 1 && idc < SAR_TABLE.length) {
-      [sps.sarWidth, sps.sarHeight] = SAR_TABLE[idc];
-    }
-  }
+  readAspectRatioInfo(r, sps);
   if (r.readFlag()) r.skipBits(1); // overscan_appropriate_flag
   if (r.readFlag()) {
     r.skipBits(4); // video_format, video_full_range_flag
