@@ -12,47 +12,18 @@
  * streams one core could mux at that speed. Allocations: Buffer allocations per frame and their bytes
  * (counted by wrapping the Buffer factories during one pass), and the garbage collections seen.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { MediaFrame } from '../common/codec/frame.ts';
 import { FlvMuxer } from '../streamer/flv/flv-muxer.ts';
 import { g711Tone, interleave, videoFramesFromAnnexB } from '../streamer/flv/testing/fixture-frames.ts';
-import { fixturePath } from '../test/support/fixtures.ts';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
-}
+import { arg } from './lib/args.ts';
+import { h264At2Mbps } from './lib/camera-clip.ts';
 
 const SECONDS = Number(arg('seconds', '30'));
 const ROUNDS = Number(arg('rounds', '10'));
 const USE_FFMPEG = !process.argv.includes('--no-ffmpeg');
 
-function h264At2Mbps(): Buffer {
-  const src = fixturePath('stress-tmp.h264');
-  if (!USE_FFMPEG) return readFileSync(src);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'gbcast-bench-'));
-  try {
-    const out = path.join(dir, 'camera.h264');
-    const input = path.join(dir, 'source.h264');
-    const once = readFileSync(src);
-    writeFileSync(input, Buffer.concat(new Array<Buffer>(Math.max(1, Math.ceil((SECONDS * 25) / 1000))).fill(once)));
-    execFileSync('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-r', '25', '-i', input,
-      '-t', String(SECONDS), '-an', '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main',
-      '-bf', '0', '-g', '50', '-b:v', '2M', '-maxrate', '2M', '-bufsize', '1M',
-      '-f', 'h264', out,
-    ]);
-    return readFileSync(out);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const es = h264At2Mbps();
+const es = h264At2Mbps(SECONDS, USE_FFMPEG);
 const video = videoFramesFromAnnexB('h264', es, 25);
 const duration = video.length / 25;
 const audio = g711Tone('pcma', duration, { frameMs: 40 });

@@ -17,10 +17,6 @@
  * Reported: MB/s of PS payload, ns per RTP packet, and how many 2 Mbit/s streams one core could
  * demultiplex at that speed (an upper bound: sockets, FLV and RTMP cost more).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { MediaFrame } from '../common/codec/frame.ts';
 import { PsDemuxer } from '../streamer/ps/ps-demuxer.ts';
 import { splitAccessUnits } from '../streamer/ps/testing/access-units.ts';
@@ -29,46 +25,15 @@ import { toneBytes } from '../streamer/ps/testing/streams.ts';
 import { ReorderBuffer, SequenceGapDetector } from '../streamer/rtp/reorder-buffer.ts';
 import { RtpPacket } from '../streamer/rtp/rtp-packet.ts';
 import { RtpTcpFramer } from '../streamer/rtp/tcp-framer.ts';
-import { fixturePath } from '../test/support/fixtures.ts';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
-}
+import { arg } from './lib/args.ts';
+import { h264At2Mbps } from './lib/camera-clip.ts';
 
 const SECONDS = Number(arg('seconds', '60'));
 const ROUNDS = Number(arg('rounds', '10'));
 const PAYLOAD = Number(arg('payload', '1400'));
 const USE_FFMPEG = !process.argv.includes('--no-ffmpeg');
 
-function h264At2Mbps(): Buffer {
-  const src = fixturePath('stress-tmp.h264');
-  if (!USE_FFMPEG) return readFileSync(src);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'gbcast-bench-'));
-  try {
-    const out = path.join(dir, 'camera.h264');
-    const input = path.join(dir, 'source.h264');
-    // Raw H.264 cannot be looped by seeking: repeat the bytes (Annex-B streams concatenate).
-    const once = readFileSync(src);
-    const repeat = Math.max(1, Math.ceil((SECONDS * 25) / 1000));
-    writeFileSync(input, Buffer.concat(new Array<Buffer>(repeat).fill(once)));
-    // A camera-like encode: CBR-ish 2 Mbit/s, no B-frames, a keyframe every 2 s.
-    execFileSync('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-r', '25', '-i', input,
-      '-t', String(SECONDS), '-an', '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main',
-      '-bf', '0', '-g', '50', '-b:v', '2M', '-maxrate', '2M', '-bufsize', '1M',
-      '-f', 'h264', out,
-    ]);
-    return readFileSync(out);
-  } catch (err) {
-    console.error(`ffmpeg failed (${(err as Error).message.split('\n')[0]}); using the fixture as it is`);
-    return readFileSync(src);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const es = h264At2Mbps();
+const es = h264At2Mbps(SECONDS, USE_FFMPEG);
 const units = splitAccessUnits(es, 'h264');
 const writer = new PsWriter({ hkDescriptors: true, privateStream: true, maxPesPayload: 65000 });
 const framesPs: Buffer[] = [];

@@ -16,10 +16,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { MediaFrame } from '../common/codec/frame.ts';
 import { fixturePath } from './support/fixtures.ts';
+import { hevcAnnexBFromFlv } from './support/media-check.ts';
 import { FlvMuxer } from '../streamer/flv/flv-muxer.ts';
 import type { HevcMode } from '../streamer/flv/flv-muxer.ts';
 import { flvFileHeader } from '../streamer/flv/flv-tag.ts';
-import { readFlv, readLengthPrefixedNals, readVideoTagHeader } from './support/flv-reader.ts';
+import { readFlv } from './support/flv-reader.ts';
 import { aacFramesFromAdts, g711Tone, interleave, videoFramesFromAnnexB } from '../streamer/flv/testing/fixture-frames.ts';
 
 const run = promisify(execFile);
@@ -112,41 +113,14 @@ test('a resolution change mid-stream (480x272 then 768x320) + G.711U decodes cle
   assert.equal(lines.filter((x) => x.startsWith('1,')).length > 0, true);
 });
 
-/** Rebuilds an Annex-B H.265 stream from FLV tags: hvcC arrays at each sequence header, then the NAL units. */
-function annexBFromHevcFlv(file: string, enhanced: boolean): Buffer {
-  const sc = Buffer.from([0, 0, 0, 1]);
-  const out: Buffer[] = [];
-  for (const tag of readFlv(readFileSync(file)).tags) {
-    if (tag.type !== 9) continue;
-    const h = readVideoTagHeader(tag.body);
-    assert.equal(h.enhanced, enhanced);
-    if (enhanced) assert.equal(h.fourCc, 'hvc1');
-    else assert.equal(h.codecId, 12);
-    if (h.packetType === 0) {
-      const rec = tag.body.subarray(h.dataOffset);
-      let o = 23;
-      for (let i = 0; i < rec[22]; i++) {
-        const count = rec.readUInt16BE(o + 1);
-        o += 3;
-        for (let k = 0; k < count; k++) {
-          const n = rec.readUInt16BE(o);
-          out.push(sc, rec.subarray(o + 2, o + 2 + n));
-          o += 2 + n;
-        }
-      }
-    } else {
-      for (const nal of readLengthPrefixedNals(tag.body, h.dataOffset)) out.push(sc, nal);
-    }
-  }
-  return Buffer.concat(out);
-}
-
 for (const mode of ['enhanced', 'legacy'] as const) {
   test(`H.265 ${mode}: the NAL units and hvcC carried in the FLV decode cleanly (FFmpeg 5.1 cannot read the FLV itself)`, async () => {
     const video = videoFramesFromAnnexB('h265', fixture('avatar.h265'), 25, START);
     const { file } = muxToFile(`hevc-${mode}.flv`, video, mode);
     const es = path.join(dir, `hevc-${mode}.h265`);
-    writeFileSync(es, annexBFromHevcFlv(file, mode === 'enhanced'));
+    const { annexB, carriage } = hevcAnnexBFromFlv(readFileSync(file));
+    assert.equal(carriage, mode === 'enhanced' ? 'hevc-enhanced' : 'hevc-legacy');
+    writeFileSync(es, annexB);
     assert.equal(await decodeErrors(es, 'hevc'), '');
     const [v] = await probe(es, 'hevc');
     assert.deepEqual([v.codec_name, v.width, v.height, v.nb_read_frames], ['hevc', 768, 320, '308']);

@@ -123,7 +123,12 @@ export class Receiver {
       this.#reorder = new ReorderBuffer<Buffer>(
         {
           deliver: (datagram) => {
-            if (this.#pkt.parse(datagram, 0, datagram.length)) this.#onOrderedPacket(this.#pkt);
+            // In order (the usual case) the buffer delivers during push(), while #pkt still holds
+            // this datagram's parsed header; a packet released later is parsed again.
+            const pkt = this.#pkt;
+            if ((pkt.buf === datagram && pkt.offset === 0) || pkt.parse(datagram, 0, datagram.length)) {
+              this.#onOrderedPacket(pkt);
+            }
           },
           loss: (count) => this.#onLoss(count),
           reset: () => this.#demuxer.signalLoss(),
