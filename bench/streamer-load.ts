@@ -18,15 +18,12 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startNginxRtmp, type NginxRtmp } from '../test/support/nginx-rtmp.ts';
 import { freePort, waitForTcp } from '../test/support/ports.ts';
+import { arg } from './lib/args.ts';
 import { measure } from './lib/proc.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = path.join(root, 'bench', 'out');
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 const streamCounts = arg('streams', '50,100,200').split(',').map(Number);
 const seconds = Number(arg('seconds', '20'));
 const warmup = Number(arg('warmup', '5'));
