@@ -29,6 +29,8 @@ const seconds = Number(arg('seconds', '20'));
 const warmup = Number(arg('warmup', '5'));
 const floodSeconds = Number(arg('flood-seconds', '10'));
 const noPushAt = new Set(arg('no-push-at', '100').split(',').map(Number));
+/** For experiments: which runs to do (sink, streamer, flood). */
+const only = new Set(arg('only', 'sink,streamer,flood').split(','));
 
 /** A 20 s 1280x720 25 fps H.264 clip at about 2 Mbit/s, Main profile without B-frames, GOP 2 s, as cameras send. */
 function clip(): string {
@@ -223,11 +225,11 @@ console.log(`load: ${seconds} s measured after ${warmup} s warm-up per run; clip
 const nginx = await startNginxRtmp();
 try {
   for (const n of streamCounts) {
-    await loadRun(n, video, nginx, 'sink');
-    await loadRun(n, video, nginx, 'streamer');
-    if (noPushAt.has(n)) await loadRun(n, video, nginx, 'streamer-no-push');
+    if (only.has('sink')) await loadRun(n, video, nginx, 'sink');
+    if (only.has('streamer')) await loadRun(n, video, nginx, 'streamer');
+    if (only.has('streamer') && noPushAt.has(n)) await loadRun(n, video, nginx, 'streamer-no-push');
   }
-  await floodRun(video);
+  if (only.has('flood')) await floodRun(video);
 } finally {
   await nginx.stop();
 }

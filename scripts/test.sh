@@ -8,6 +8,7 @@ echo "node $(node --version)"
 echo "== typecheck"
 tsc -p tsconfig.json
 echo "== build"
+bash scripts/build-native.sh
 tsc -p tsconfig.build.json
 echo "== lint"
 eslint --max-warnings 0 .

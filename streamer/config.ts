@@ -37,6 +37,23 @@ export const streamerOptions = {
     default: 16 * 1024 * 1024,
     min: 65536,
   }),
+  udpReceive: opt.string({
+    help: 'How UDP is read: batch (native recvmmsg receiver, built by npm run build), dgram (node:dgram), or auto (batch when built).',
+    choices: ['auto', 'batch', 'dgram'],
+    default: 'auto',
+  }),
+  udpBatchPauseMs: opt.int({
+    help: 'Batch receiver: after emptying the socket, let datagrams gather this many ms before reading again (fewer wake-ups, that much added latency; 0 = read at once).',
+    default: 2,
+    min: 0,
+    max: 20,
+  }),
+  heapTrimIntervalMs: opt.int({
+    help: 'How often freed C-heap memory (media buffers) is handed back to the kernel with malloc_trim; 0 = never. Needs the native addon.',
+    default: 10000,
+    min: 0,
+    max: 600000,
+  }),
   reorderWindow: opt.int({ help: 'UDP reorder window, in packets.', default: 64, min: 1, max: 1024 }),
   hevcFlv: opt.string({
     help: 'Default H.265 carriage in FLV: legacy codec id 12 or enhanced RTMP (hvc1).',
@@ -54,6 +71,16 @@ export const streamerOptions = {
     help: 'HTTP-FLV: a viewer with more unsent bytes than this is skipped to the next keyframe.',
     default: 2 * 1024 * 1024,
     min: 65536,
+  }),
+  gopCache: opt.string({
+    help: 'When a stream keeps its latest GOP for instant HTTP-FLV start and the RTMP backlog: always, off, or on-demand (while it has HTTP-FLV viewers, for --gop-cache-idle-ms after the last one, and until its RTMP publish is up).',
+    choices: ['on-demand', 'always', 'off'],
+    default: 'on-demand',
+  }),
+  gopCacheIdleMs: opt.int({
+    help: 'gop-cache on-demand: how long a stream keeps caching after its last HTTP-FLV viewer left.',
+    default: 300000,
+    min: 0,
   }),
   shutdownGraceMs: opt.int({
     help: 'On SIGTERM: how long running streams may go on (draining) before they are closed.',

@@ -23,6 +23,7 @@ import { StreamerStore } from '../common/redis/streamer-store.ts';
 import { gbcastVersion } from '../common/version.ts';
 import type { streamerOptions } from './config.ts';
 import { RtpPort } from './ingest/rtp-port.ts';
+import { trimNativeHeap } from './ingest/udp-batch-socket.ts';
 import { Receiver } from './receiver/receiver.ts';
 import { ReceiverTable } from './receiver/receiver-table.ts';
 import { dialCamera } from './receiver/tcp-active.ts';
@@ -63,6 +64,7 @@ export class Streamer {
   #redis: Redis | undefined;
   #store: StreamerStore | undefined;
   #reporter: LoadReporter | undefined;
+  #heapTrimTimer: NodeJS.Timeout | undefined;
   #draining = false;
   #stopping = false;
   #httpUrl = '';
@@ -99,6 +101,11 @@ export class Streamer {
     return this.#httpUrl;
   }
 
+  /** How the media port reads UDP: 'batch' (native recvmmsg) or 'dgram'. */
+  get udpReceiver(): 'batch' | 'dgram' {
+    return this.#rtpPort?.udpReceiver ?? 'dgram';
+  }
+
   get udpRecvBufferBytes(): number {
     return this.#rtpPort?.recvBufferBytes ?? 0;
   }
@@ -106,7 +113,14 @@ export class Streamer {
   async start(): Promise<void> {
     const c = this.config;
     this.#rtpPort = await RtpPort.open(
-      { host: c.rtpHost, port: c.rtpPort, recvBufferBytes: c.udpRecvBufferBytes, logger: this.logger },
+      {
+        host: c.rtpHost,
+        port: c.rtpPort,
+        recvBufferBytes: c.udpRecvBufferBytes,
+        udpReceive: c.udpReceive,
+        udpBatchPauseMs: c.udpBatchPauseMs,
+        logger: this.logger,
+      },
       this.table,
     );
     const app = Fastify({
@@ -152,6 +166,10 @@ export class Streamer {
       });
       this.#reporter.start();
     }
+    if (c.heapTrimIntervalMs > 0) {
+      this.#heapTrimTimer = setInterval(trimNativeHeap, c.heapTrimIntervalMs);
+      this.#heapTrimTimer.unref();
+    }
     this.logger.info(
       {
         rtpPort: this.rtpPort,
@@ -159,6 +177,7 @@ export class Streamer {
         publicPort: this.publicPort,
         http: this.#httpUrl,
         udpRecvBufferBytes: this.udpRecvBufferBytes,
+        udpReceiver: this.#rtpPort.udpReceiver,
         redis: Boolean(c.redisUrl),
       },
       'streamer started',
@@ -213,6 +232,8 @@ export class Streamer {
         rtmpQueueBytes: this.config.rtmpQueueBytes,
         rtmpMergeWriteMs: this.config.rtmpMergeWriteMs,
         flvViewerMaxPendingBytes: this.config.flvViewerMaxPendingBytes,
+        gopCache: this.config.gopCache,
+        gopCacheIdleMs: this.config.gopCacheIdleMs,
       },
       {
         logger: this.logger,
@@ -297,6 +318,7 @@ export class Streamer {
     this.#stopping = true;
     await Promise.allSettled([...this.table.all()].map((r) => this.table.remove(r, 'shutdown')));
     this.table.stop();
+    clearInterval(this.#heapTrimTimer);
     await this.#rtpPort?.close();
     await this.#http?.close();
     await this.#reporter?.stop();

@@ -178,24 +178,27 @@ describe('streamer internal API', () => {
     }
   });
 
-  test('an unknown SSRC from the expected peer is matched to the waiting receiver', async () => {
-    const streamer = await startTestStreamer();
-    const udp = dgram.createSocket('udp4');
-    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
-    try {
-      await api(streamer, 'POST', '/api/v1/receivers', { streamId: 'dahua', ssrc: '0100000777', transport: 'udp' });
-      await api(streamer, 'PUT', '/api/v1/receivers/dahua/peer', { ip: '127.0.0.1', port: udp.address().port });
-      for (let i = 0; i < 3; i++) await new Promise<void>((r) => udp.send(rtpPacket(0, i), streamer.rtpPort, '127.0.0.1', () => r()));
-      const info = await waitFor('packets counted', async () => {
-        const r = await api<{ packets: number; source?: { ip: string; port: number } }>(streamer, 'GET', '/api/v1/receivers/dahua');
-        return r.body.packets === 3 ? r.body : undefined;
-      });
-      assert.deepEqual(info.source, { ip: '127.0.0.1', port: udp.address().port });
-    } finally {
-      udp.close();
-      await streamer.stop();
-    }
-  });
+  for (const udpReceive of ['batch', 'dgram'] as const) {
+    test(`an unknown SSRC from the expected peer is matched to the waiting receiver (UDP read by ${udpReceive})`, async () => {
+      const streamer = await startTestStreamer({ udpReceive });
+      assert.equal(streamer.udpReceiver, udpReceive);
+      const udp = dgram.createSocket('udp4');
+      await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+      try {
+        await api(streamer, 'POST', '/api/v1/receivers', { streamId: 'dahua', ssrc: '0100000777', transport: 'udp' });
+        await api(streamer, 'PUT', '/api/v1/receivers/dahua/peer', { ip: '127.0.0.1', port: udp.address().port });
+        for (let i = 0; i < 3; i++) await new Promise<void>((r) => udp.send(rtpPacket(0, i), streamer.rtpPort, '127.0.0.1', () => r()));
+        const info = await waitFor('packets counted', async () => {
+          const r = await api<{ packets: number; source?: { ip: string; port: number } }>(streamer, 'GET', '/api/v1/receivers/dahua');
+          return r.body.packets === 3 ? r.body : undefined;
+        });
+        assert.deepEqual(info.source, { ip: '127.0.0.1', port: udp.address().port });
+      } finally {
+        udp.close();
+        await streamer.stop();
+      }
+    });
+  }
 });
 
 describe('gbcast streamer process', () => {

@@ -157,7 +157,7 @@ test('the burst of a joining viewer does not count as falling behind until its n
 });
 
 test('GOP cache bounded: an oversized GOP is dropped and new viewers wait for the next keyframe', () => {
-  const b = setup({ maxGopBytes: 1000 });
+  const b = setup({ maxGopBytes: 1000, gopCache: 'always' });
   b.publish(key(0, 400));
   b.publish(inter(40, 400));
   b.publish(inter(80, 400));
@@ -170,6 +170,62 @@ test('GOP cache bounded: an oversized GOP is dropped and new viewers wait for th
   const k = key(160);
   b.publish(k);
   assert.deepEqual(received(v, [meta, vseq, aseq, k]), ['FLV', 0, 1, 2, 3]);
+});
+
+test('GOP cache on demand: none without viewers; from the next keyframe once watched; kept gopCacheIdleMs after the last viewer', () => {
+  const b = setup({ gopCacheIdleMs: 60_000 });
+  b.publish(key(0));
+  b.publish(inter(40));
+  assert.equal(b.gopTags().length, 0, 'an unwatched stream keeps no GOP');
+  const first = new FakeSink();
+  b.addViewer(first);
+  assert.equal(first.chunks.length, 0, 'the first viewer waits for a keyframe');
+  b.publish(inter(80));
+  assert.equal(b.gopTags().length, 0);
+  const k = key(120);
+  b.publish(k);
+  assert.equal(b.gopTags().length, 1);
+  const i = inter(160);
+  b.publish(i);
+  const second = new FakeSink();
+  b.addViewer(second);
+  assert.deepEqual(received(second, [meta, vseq, aseq, k, i]), ['FLV', 0, 1, 2, 3, 4], 'the second viewer starts at once');
+  clock = 30_000;
+  first.destroy();
+  second.destroy();
+  b.publish(key(200));
+  assert.equal(b.gopTags().length, 1, 'still cached within the idle time');
+  clock = 61_000;
+  b.publish(key(240));
+  assert.equal(b.gopTags().length, 1, 'the idle time counts from the last viewer leaving (at 30 s)');
+  clock = 91_000;
+  b.publish(key(280));
+  assert.equal(b.gopTags().length, 0, 'released after the idle time');
+  assert.equal(b.gopBytes, 0);
+});
+
+test('GOP cache on demand: gopDemand keeps it without viewers; off never caches; always always does', () => {
+  let demand = true;
+  const d = setup({ gopDemand: () => demand });
+  d.publish(key(0));
+  d.publish(inter(40));
+  assert.equal(d.gopTags().length, 2);
+  demand = false;
+  d.publish(key(80));
+  assert.equal(d.gopTags().length, 0);
+
+  const off = setup({ gopCache: 'off', gopDemand: () => true });
+  const v = new FakeSink();
+  off.addViewer(v);
+  const k = key(0);
+  off.publish(k);
+  assert.equal(off.gopTags().length, 0);
+  assert.deepEqual(received(v, [meta, vseq, aseq, k]), ['FLV', 0, 1, 2, 3], 'viewers still play, from a keyframe');
+
+  const always = setup({ gopCache: 'always' });
+  always.publish(key(0));
+  always.publish(inter(40));
+  assert.equal(always.gopTags().length, 2);
 });
 
 test('audio-only stream: every audio tag is a start point; file header says audio only', () => {

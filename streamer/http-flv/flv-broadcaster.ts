@@ -28,11 +28,25 @@ export interface FlvViewerSink {
   on(event: 'close' | 'error' | 'drain', listener: (...args: unknown[]) => void): unknown;
 }
 
+export type GopCacheMode = 'always' | 'on-demand' | 'off';
+
 export interface FlvBroadcasterOptions {
   /** Unsent bytes above which a viewer is skipped to the next keyframe. Default 1 MiB. */
   maxPendingBytes?: number;
   /** Bytes of the GOP cache. Default 4 MiB. */
   maxGopBytes?: number;
+  /**
+   * When the GOP cache (a new viewer's instant start, the RTMP publisher's backlog) is kept:
+   * 'always', 'off', or 'on-demand' (default): while the stream has viewers, for `gopCacheIdleMs`
+   * after the last one left, and whenever `gopDemand()` says so. A GOP costs its size in memory
+   * (about 0.5 MB at 2 Mbit/s with 2 s between keyframes) and the garbage collector the work of
+   * keeping it alive; most streams pushed to an RTMP server are never watched here.
+   */
+  gopCache?: GopCacheMode;
+  /** 'on-demand': how long the cache outlives the last viewer. Default 5 minutes. */
+  gopCacheIdleMs?: number;
+  /** 'on-demand': another reason to keep the cache (the RTMP publisher before it publishes). */
+  gopDemand?: () => boolean;
   /** Consecutive skips after which a viewer is closed. Default 3. */
   maxSkipsInRow?: number;
   /** Time a viewer may stay skipped before it is closed. Default 10 s. */
@@ -81,6 +95,11 @@ export class FlvBroadcaster {
 
   private readonly maxPendingBytes: number;
   private readonly maxGopBytes: number;
+  private readonly gopCache: GopCacheMode;
+  private readonly gopCacheIdleMs: number;
+  private readonly gopDemand: () => boolean;
+  /** When the last viewer left (or -Infinity). */
+  private lastViewerAt = -Infinity;
   private readonly maxSkipsInRow: number;
   private readonly maxBehindMs: number;
   private readonly now: () => number;
@@ -98,6 +117,9 @@ export class FlvBroadcaster {
   constructor(options: FlvBroadcasterOptions = {}) {
     this.maxPendingBytes = options.maxPendingBytes ?? 1024 * 1024;
     this.maxGopBytes = options.maxGopBytes ?? 4 * 1024 * 1024;
+    this.gopCache = options.gopCache ?? 'on-demand';
+    this.gopCacheIdleMs = options.gopCacheIdleMs ?? 5 * 60_000;
+    this.gopDemand = options.gopDemand ?? (() => false);
     this.maxSkipsInRow = options.maxSkipsInRow ?? 3;
     this.maxBehindMs = options.maxBehindMs ?? 10_000;
     this.now = options.now ?? Date.now;
@@ -128,6 +150,16 @@ export class FlvBroadcaster {
     return this.gop;
   }
 
+  /** Decided at each keyframe: cache the GOP it starts? */
+  private wantGop(): boolean {
+    if (this.gopCache !== 'on-demand') return this.gopCache === 'always';
+    return this.viewers.size > 0 || this.now() - this.lastViewerAt < this.gopCacheIdleMs || this.gopDemand();
+  }
+
+  private detach(sink: FlvViewerSink): void {
+    if (this.viewers.delete(sink)) this.lastViewerAt = this.now();
+  }
+
   /** Attaches a viewer; it is detached when it closes or errors, or by close(). */
   addViewer(sink: FlvViewerSink): void {
     if (this.closed) {
@@ -138,7 +170,7 @@ export class FlvBroadcaster {
     const v: Viewer = { sink, started: false, live: false, headersVersion: -1, skipsInRow: 0, behindSince: 0, allowance: 0 };
     this.viewers.set(sink, v);
     this.stats.viewersServed++;
-    const detach = () => this.viewers.delete(sink);
+    const detach = () => this.detach(sink);
     sink.on('close', detach);
     sink.on('error', detach);
     if (this.gop.length > 0) {
@@ -169,8 +201,13 @@ export class FlvBroadcaster {
     const syncPoint = keyframe || (!this.hasVideo && !this.expectVideo && tag.type === FlvTagType.Audio);
 
     if (keyframe) {
-      this.gop = [tag];
-      this.gopSize = tag.data.length;
+      if (this.wantGop()) {
+        this.gop = [tag];
+        this.gopSize = tag.data.length;
+      } else if (this.gop.length > 0) {
+        this.gop = [];
+        this.gopSize = 0;
+      }
     } else if (this.gop.length > 0) {
       this.gop.push(tag);
       this.gopSize += tag.data.length;
@@ -258,7 +295,7 @@ export class FlvBroadcaster {
 
   private drop(v: Viewer): void {
     this.stats.drops++;
-    this.viewers.delete(v.sink);
+    this.detach(v.sink);
     if (v.sink.destroy) v.sink.destroy();
     else v.sink.end();
   }

@@ -10,13 +10,13 @@
  * Watchdog: one timer for all receivers checks once a second for receivers without media for the
  * no-media timeout, closes them, and reports why.
  */
-import type dgram from 'node:dgram';
 import type net from 'node:net';
 import type { ReceiverCloseReason } from '../../common/contracts.ts';
 import type { Logger } from '../../common/logger.ts';
 import { readRtpSsrc } from '../rtp/rtp-packet.ts';
 import { RtpTcpFramer } from '../rtp/tcp-framer.ts';
 import type { IngestSink } from '../ingest/rtp-port.ts';
+import { formatIPv4 } from '../ingest/udp-batch-socket.ts';
 import { ComponentCounters, type IngestTotals } from '../stats.ts';
 import type { Receiver } from './receiver.ts';
 
@@ -44,11 +44,16 @@ function sourceKey(ip: string, port: number): string {
   return `${ip}:${port}`;
 }
 
+/** A UDP source as one number (IPv4 address and port), so the hot path builds no strings. */
+function udpSourceKey(ip: number, port: number): number {
+  return ip * 65536 + port;
+}
+
 export class ReceiverTable implements IngestSink {
   readonly #bySsrc = new Map<number, Receiver>();
   readonly #byStreamId = new Map<string, Receiver>();
-  /** Sources (ip:port) bound to a receiver after a fallback match. */
-  readonly #bySource = new Map<string, Receiver>();
+  /** UDP sources (udpSourceKey) bound to a receiver after a fallback match. */
+  readonly #bySource = new Map<number, Receiver>();
   /** Recent packets nobody wanted, keyed by source, bounded. */
   readonly #unmatched = new Map<string, UnmatchedSighting>();
   readonly #unboundTcp = new Set<net.Socket>();
@@ -101,35 +106,38 @@ export class ReceiverTable implements IngestSink {
     this.#options.onClosed(receiver, reason, detail);
   }
 
-  onUdpPacket(packet: Buffer, rinfo: dgram.RemoteInfo): void {
+  onUdpDatagram(buf: Buffer, start: number, end: number, ip: number, port: number): void {
     const totals = this.#options.totals;
+    const length = end - start;
     totals.udpPackets++;
-    totals.udpBytes += packet.length;
-    totals.bytesSinceReport += packet.length;
-    if (packet.length < 12) {
+    totals.udpBytes += length;
+    totals.bytesSinceReport += length;
+    if (length < 12) {
       totals.dropped.malformed++;
       return;
     }
-    const ssrc = readRtpSsrc(packet, 0);
+    const ssrc = readRtpSsrc(buf, start, end);
     if (ssrc < 0) {
       totals.dropped.malformed++;
       return;
     }
     let receiver = this.#bySsrc.get(ssrc);
     if (receiver === undefined) {
-      receiver = this.#bySource.get(sourceKey(rinfo.address, rinfo.port));
+      receiver = this.#bySource.get(udpSourceKey(ip, port));
       if (receiver === undefined) {
-        receiver = this.#matchWaiting(rinfo.address, rinfo.port, false);
+        const address = formatIPv4(ip);
+        receiver = this.#matchWaiting(address, port, false);
         if (receiver === undefined) {
-          this.#recordUnmatched(ssrc, rinfo.address, rinfo.port);
+          this.#recordUnmatched(ssrc, address, port);
           return;
         }
-        this.#bindSource(receiver, rinfo.address, rinfo.port, ssrc);
+        this.#bindSource(receiver, address, port, ssrc);
+        this.#bySource.set(udpSourceKey(ip, port), receiver);
       }
     } else if (receiver.source === undefined) {
-      receiver.source = { ip: rinfo.address, port: rinfo.port };
+      receiver.source = { ip: formatIPv4(ip), port };
     }
-    receiver.onRtp(packet, 0, packet.length);
+    receiver.onRtp(buf, start, end);
   }
 
   /** tcp-active: a connection the streamer opened to the camera, already known to be this receiver's. */
@@ -205,7 +213,6 @@ export class ReceiverTable implements IngestSink {
 
   #bindSource(receiver: Receiver, ip: string, port: number, ssrc: number): void {
     receiver.source = { ip, port };
-    this.#bySource.set(sourceKey(ip, port), receiver);
     this.#logFallback(receiver, ip, port, ssrc);
   }
 

@@ -22,7 +22,7 @@ import { ReorderBuffer, SequenceGapDetector } from '../rtp/reorder-buffer.ts';
 import { PsDemuxer } from '../ps/ps-demuxer.ts';
 import { FlvMuxer } from '../flv/flv-muxer.ts';
 import type { FlvTag } from '../flv/flv-tag.ts';
-import { FlvBroadcaster } from '../http-flv/flv-broadcaster.ts';
+import { FlvBroadcaster, type GopCacheMode } from '../http-flv/flv-broadcaster.ts';
 import { RtmpPublisher } from '../rtmp/rtmp-publisher.ts';
 import type { ComponentCounters, IngestTotals } from '../stats.ts';
 
@@ -38,6 +38,8 @@ export interface ReceiverOptions {
   rtmpQueueBytes: number;
   rtmpMergeWriteMs: number;
   flvViewerMaxPendingBytes: number;
+  gopCache?: GopCacheMode;
+  gopCacheIdleMs?: number;
 }
 
 interface ReceiverContext {
@@ -164,7 +166,11 @@ export class Receiver {
     this.bytes += end - start;
     if (this.state === 'waiting') this.state = 'receiving';
     if (this.#reorder) {
-      // The item must be the packet alone: UDP datagrams are (start 0, whole buffer).
+      if (this.#reorder.acceptInOrder(pkt.sequence)) {
+        this.#onOrderedPacket(pkt);
+        return;
+      }
+      // Held or delivered later: the item must be the packet alone.
       this.#reorder.push(pkt.sequence, start === 0 && end === buf.length ? buf : buf.subarray(start, end));
       return;
     }
@@ -196,7 +202,15 @@ export class Receiver {
   #output(mode: HevcFlvMode): FlvOutput {
     let out = this.#outputs.get(mode);
     if (out) return out;
-    const viewers = new FlvBroadcaster({ maxPendingBytes: this.#options.flvViewerMaxPendingBytes, tracks: this.#tracks });
+    const viewers = new FlvBroadcaster({
+      maxPendingBytes: this.#options.flvViewerMaxPendingBytes,
+      tracks: this.#tracks,
+      gopCache: this.#options.gopCache,
+      gopCacheIdleMs: this.#options.gopCacheIdleMs,
+      // The first publish races the camera's first keyframe, and a reconnect wants one at once:
+      // until the publish is up, the GOP is the backlog it starts with.
+      gopDemand: () => out?.publisher !== undefined && out.publisher.state !== 'publishing',
+    });
     const muxer = new FlvMuxer({ hevc: mode }, (tag) => this.#onTag(out!, tag));
     out = { muxer, viewers };
     this.#outputs.set(mode, out);

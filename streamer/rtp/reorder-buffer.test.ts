@@ -160,3 +160,29 @@ test('SequenceGapDetector reports gaps, drops duplicates and resets on restarts'
   );
   assert.deepEqual(g.stats, { delivered: 7, reordered: 0, lost: 2, duplicates: 1, late: 1, resets: 1 });
 });
+
+test('acceptInOrder takes exactly the packets push() would deliver at once, and keeps the same state', () => {
+  // A caller that tries acceptInOrder first and pushes otherwise must see what push-only sees.
+  const random = mulberry32(7);
+  const seqs: number[] = [];
+  let next = 65000;
+  for (let i = 0; i < 20_000; i++) {
+    const r = random();
+    if (r < 0.02) next += 2 + Math.floor(random() * 5); // a gap
+    else if (r < 0.04) seqs.push((next + 1) & 0xffff); // early
+    else if (r < 0.05) seqs.push((next - 3) & 0xffff); // late or duplicate
+    else if (r < 0.0505) next += 10_000; // a restart
+    seqs.push(next & 0xffff);
+    next++;
+  }
+  const plain = harness();
+  const fast = harness();
+  for (const s of seqs) {
+    plain.rb.push(s, s);
+    if (fast.rb.acceptInOrder(s)) fast.events.push(s);
+    else fast.rb.push(s, s);
+  }
+  assert.deepEqual(fast.events, plain.events);
+  assert.deepEqual(fast.rb.stats, plain.rb.stats);
+  assert.equal(fast.rb.nextSequence, plain.rb.nextSequence);
+});

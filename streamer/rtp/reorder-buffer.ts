@@ -111,6 +111,23 @@ export class ReorderBuffer<T> {
     return this.expected;
   }
 
+  /**
+   * The common case without an item: when `sequence` is the next one and nothing is held, it is
+   * counted as delivered and true is returned; the caller handles the packet itself (the sink is
+   * not called). Otherwise nothing changes and the caller pushes it. Lets a caller avoid making a
+   * holdable item for the packets that are never held.
+   */
+  acceptInOrder(sequence: number): boolean {
+    const seq = sequence & 0xffff;
+    if (this.held !== 0 || (this.started && seq !== this.expected)) return false;
+    this.started = true;
+    if (this.jumpSeq >= 0) this.dropJump();
+    this.recent[seq & (RECENT - 1)] = seq;
+    this.stats.delivered++;
+    this.expected = (seq + 1) & 0xffff;
+    return true;
+  }
+
   push(sequence: number, item: T): void {
     const seq = sequence & 0xffff;
     if (!this.started) {
