@@ -50,6 +50,7 @@ typedef struct {
   int finalized; /* the JavaScript handle was collected: free the struct once closed */
   int port;
   int recv_buffer;
+  int kernel_buffer; /* SO_RCVBUF as the kernel accounts it (doubled, with per-packet overhead) */
   napi_ref meta_ref;
   int32_t* meta;
   napi_ref callback_ref;
@@ -166,13 +167,16 @@ static void on_pause_over(uv_timer_t* timer) {
  * pause configured, stops watching the socket for that long so the next wake-up finds a full
  * batch instead of the two or three datagrams of one camera's frame: cameras send each frame as a
  * burst, so without it a streamer wakes up thousands of times a second. The socket buffer holds
- * what arrives meanwhile; after a backlog (MAX_ROUNDS reached) there is no pause.
+ * what arrives meanwhile, so the pause is skipped when this wake-up found the buffer an eighth
+ * full (a datagram costs the kernel about twice its payload) or a backlog (MAX_ROUNDS reached):
+ * at high rates or with a small net.core.rmem_max the receiver simply reads at once.
  */
 static void on_readable(uv_poll_t* poll, int status, int events) {
   batch_socket* s = (batch_socket*)poll->data;
   (void)events;
   if (status < 0 || !s->open) return;
   int drained = 0;
+  size_t bytes = 0;
   for (int round = 0; round < MAX_ROUNDS; round++) {
     for (int i = 0; i < BATCH; i++) {
       s->headers[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
@@ -182,13 +186,14 @@ static void on_readable(uv_poll_t* poll, int status, int events) {
       drained = 1;
       break;
     }
+    for (int i = 0; i < n; i++) bytes += s->headers[i].msg_len + 256;
     if (!deliver(s, n)) return;
     if (n < BATCH) {
       drained = 1;
       break;
     }
   }
-  if (drained && s->pause_ms > 0 && s->open) {
+  if (drained && s->pause_ms > 0 && s->open && bytes * 2 < (size_t)s->kernel_buffer / 8) {
     uv_poll_stop(&s->poll);
     uv_timer_start(&s->pause_timer, on_pause_over, s->pause_ms, 0);
   }
@@ -256,6 +261,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->env = env;
   s->fd = fd;
   s->port = ntohs(addr.sin_port);
+  s->kernel_buffer = granted;
   s->recv_buffer = granted / 2; /* Linux doubles what it grants for bookkeeping; report it as asked */
   s->slots = slots;
   s->meta = (int32_t*)meta_data;

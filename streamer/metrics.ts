@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import { scrapedCounter, scrapedGauge } from '../common/metrics.ts';
 import type { Streamer } from './streamer.ts';
 import { dropReasons } from './stats.ts';
+import { readUdpDrops } from './ingest/udp-kernel-drops.ts';
 
 export function registerStreamerMetrics(registry: Registry, streamer: Streamer): void {
   const t = streamer.totals;
@@ -42,5 +43,6 @@ export function registerStreamerMetrics(registry: Registry, streamer: Streamer):
   scrapedGauge(registry, 'gbcast_streamer_receivers', 'Receivers open (waiting or receiving).', () => streamer.table.size);
   scrapedGauge(registry, 'gbcast_streamer_http_flv_viewers', 'HTTP-FLV viewers connected.', () => live().viewers);
   scrapedGauge(registry, 'gbcast_streamer_draining', '1 while the streamer refuses new receivers.', () => (streamer.draining ? 1 : 0));
+  scrapedCounter(registry, 'gbcast_streamer_udp_kernel_drops_total', 'Datagrams the kernel dropped on the media port because its receive buffer was full (raise net.core.rmem_max).', undefined, () => readUdpDrops(streamer.rtpPort));
   scrapedGauge(registry, 'gbcast_streamer_udp_recv_buffer_bytes', 'SO_RCVBUF granted by the kernel for the media socket.', () => streamer.udpRecvBufferBytes);
 }
