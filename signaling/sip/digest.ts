@@ -15,7 +15,7 @@
  * Nonces are stateless: `base64url(timestamp ms (8 bytes BE) | random (8) | HMAC-SHA256(secret,
  * timestamp | random | clientKey)[0..16))`, 43 characters. Any replica sharing the secret verifies them.
  *
- * Realm policy: the realm in the device's Authorization must equal ours (ASCII case-insensitive, as
+ * Realm policy: the realm in the device's Authorization must equal ours (case-insensitive, as
  * GB realms are digits anyway) or the digest fails; the hash uses the realm text exactly as the device
  * sent it, since that is what it hashed.
  */
@@ -330,7 +330,7 @@ export interface VerifyDigestOptions {
   auth: DigestAuthorization;
   /** The SIP method of the request, e.g. 'REGISTER'. */
   method: string;
-  /** Our realm: the header's realm must equal it (ASCII case-insensitive). */
+  /** Our realm: the header's realm must equal it (case-insensitive). */
   realm: string;
   /** The device's password; or give `ha1` instead. */
   password?: string;
