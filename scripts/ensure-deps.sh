@@ -11,6 +11,8 @@ if [[ "${1:-}" == "--test" ]]; then
   ls /usr/lib/nginx/modules/ngx_rtmp_module.so >/dev/null 2>&1 || need_debs+=(libnginx-mod-rtmp)
   command -v ffmpeg >/dev/null || need_debs+=(ffmpeg)
   command -v ffprobe >/dev/null || need_debs+=(ffmpeg)
+  # SIPp plays GB28181 devices in the signalling tests and benchmarks (test/support/sipp.ts).
+  command -v sipp >/dev/null || need_debs+=(sip-tester)
   # The native UDP receiver is compiled at build time; the tests run the streamer with it.
   command -v cc >/dev/null || need_debs+=(gcc libc6-dev)
 fi
