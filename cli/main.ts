@@ -12,9 +12,13 @@ const commands: Record<string, Command> = {
     summary: 'media plane: PS over RTP in, RTMP and HTTP-FLV out',
     run: async (argv) => (await import('../streamer/command.ts')).runStreamer(argv),
   },
+  signaling: {
+    summary: 'SIP signaling: device registration, presence, catalog, public HTTP API',
+    run: async (argv) => (await import('../signaling/command.ts')).runSignaling(argv),
+  },
 };
 
-const planned = ['signaling', 'operator', 'all', 'camera'];
+const planned = ['operator', 'all', 'camera'];
 
 function usage(): string {
   const lines = [`gbcast ${gbcastVersion}: a GB/T 28181 video platform`, '', 'Usage: gbcast <command> [options]', '', 'Commands:'];

@@ -111,4 +111,9 @@ export type GbcastEvent =
       at: number;
     }
   | { type: 'receiver.receiving'; streamerId: string; streamId: string; at: number }
-  | { type: 'streamer.draining'; streamerId: string; pool: string; at: number };
+  | { type: 'streamer.draining'; streamerId: string; pool: string; at: number }
+  | { type: 'device.online'; deviceId: string; at: number }
+  | { type: 'device.offline'; deviceId: string; reason: DeviceOfflineReason; at: number };
+
+/** Why a device went offline: it unregistered, its registration expired, or it missed its keepalives. */
+export type DeviceOfflineReason = 'unregistered' | 'expired' | 'keepalive-timeout';

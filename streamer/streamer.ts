@@ -2,7 +2,6 @@
  * The streamer process: one public media port, the receivers behind it, the internal HTTP API,
  * HTTP-FLV, metrics and load reports. `gbcast streamer` and the tests both start it through here.
  */
-import os from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
@@ -21,6 +20,7 @@ import { connectRedis } from '../common/redis/connect.ts';
 import { redisKeys } from '../common/redis/keys.ts';
 import { StreamerStore } from '../common/redis/streamer-store.ts';
 import { gbcastVersion } from '../common/version.ts';
+import { defaultPublicAddress } from '../common/network.ts';
 import type { streamerOptions } from './config.ts';
 import { RtpPort } from './ingest/rtp-port.ts';
 import { trimNativeHeap } from './ingest/udp-batch-socket.ts';
@@ -43,13 +43,6 @@ export class StreamerApiError extends Error {
     super(message);
     this.statusCode = statusCode;
   }
-}
-
-export function defaultPublicAddress(): string {
-  for (const addrs of Object.values(os.networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return '127.0.0.1';
 }
 
 export class Streamer {

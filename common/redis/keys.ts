@@ -10,9 +10,14 @@
  * | `{p}pool:{pool}:load` | sorted set | member = streamer id, score = load (see `loadScore`) | that streamer, every 2 s; signaling's pick script adds 1 per reservation | none; members whose record expired are removed by readers |
  * | `{p}pools` | set | pool names that have had a streamer | streamers | none |
  * | `{p}streamer:{id}:drain` | string | "1" when the operator asks that streamer to drain | operator | none |
- * | `{p}events` | pub/sub channel | JSON GbcastEvent (common/contracts.ts) | streamers (and later signaling) | — |
- *
- * Keys for devices, channels, stream sessions and credentials arrive with signaling.
+ * | `{p}events` | pub/sub channel | JSON GbcastEvent (common/contracts.ts) | streamers, signaling | — |
+ * | `{p}device:{id}` | hash | DeviceRecord fields (common/redis/device-store.ts): where the device is (transport, ip, port), registration and keepalive times, online flag, what it said about itself | signaling | none (kept while known) |
+ * | `{p}devices` | sorted set | member = device id, score 0 (listed in id order with ZRANGEBYLEX) | signaling | none |
+ * | `{p}presence` | sorted set | member = device id, score = ms timestamp when it goes offline unless it registers or keeps alive again | signaling; swept by every replica | none |
+ * | `{p}device:{id}:channels` | hash | channel id → JSON ChannelRecord (from its Catalog) | signaling | none |
+ * | `{p}credential:{id}` | string | the device's SIP password | API now, operator (GbCamera Secret) later | none |
+ * | `{p}nonce:{nonce id}` | string | "1": this nonce (and nonce count) was used; a second use is a replay | signaling | the nonce lifetime |
+ * | `{p}authfail:device:{id}`, `{p}authfail:ip:{ip}` | string | failed digest attempts in the current window | signaling | the lockout window |
  */
 
 export const defaultKeyPrefix = 'gbcast:';
@@ -28,6 +33,14 @@ export function redisKeys(prefix: string = defaultKeyPrefix) {
     poolLoad: (pool: string) => `${prefix}pool:${pool}:load`,
     pools: () => `${prefix}pools`,
     events: () => `${prefix}events`,
+    device: (id: string) => `${prefix}device:${id}`,
+    devices: () => `${prefix}devices`,
+    presence: () => `${prefix}presence`,
+    deviceChannels: (id: string) => `${prefix}device:${id}:channels`,
+    credential: (id: string) => `${prefix}credential:${id}`,
+    usedNonce: (nonceId: string) => `${prefix}nonce:${nonceId}`,
+    authFailDevice: (id: string) => `${prefix}authfail:device:${id}`,
+    authFailIp: (ip: string) => `${prefix}authfail:ip:${ip}`,
   };
 }
 

@@ -1,0 +1,314 @@
+/**
+ * Devices in Redis: registration, presence, what they told us, their channels and credentials.
+ *
+ * Signaling keeps no per-device state in memory: every replica reads and writes here, so any of
+ * them can take a device's next packet, and a replica holds nothing per device (the memory target
+ * is 2 KiB per registered device, all of it Redis's). Each state change that must be atomic with
+ * its event (online/offline) is one Lua script: a device never goes offline twice, and two
+ * replicas sweeping at once publish one event.
+ */
+import type { Redis } from 'ioredis';
+import type { DeviceOfflineReason } from '../contracts.ts';
+import type { RedisKeys } from './keys.ts';
+
+/** The hash `{p}device:{id}`; numbers are ms timestamps or counts, strings what the device sent. */
+export interface DeviceRecord {
+  id: string;
+  online: boolean;
+  transport: 'UDP' | 'TCP';
+  ip: string;
+  port: number;
+  registeredAt: number;
+  /** When the registration runs out (0 after an unregister). */
+  expiresAt: number;
+  lastKeepaliveAt: number;
+  name?: string;
+  manufacturer?: string;
+  model?: string;
+  firmware?: string;
+  channelCount?: number;
+  /** Set by the operator from the GbCamera, else the default pool. */
+  pool?: string;
+  /** From DeviceStatus: OK or ERROR, recording ON/OFF, the device's clock. */
+  status?: string;
+  recording?: string;
+  deviceTime?: string;
+}
+
+export interface ChannelRecord {
+  id: string;
+  name?: string;
+  manufacturer?: string;
+  model?: string;
+  status?: 'ON' | 'OFF';
+  parentId?: string;
+  address?: string;
+  ptzType?: number;
+  longitude?: number;
+  latitude?: number;
+  [field: string]: unknown;
+}
+
+export interface RegistrationInput {
+  id: string;
+  transport: 'UDP' | 'TCP';
+  ip: string;
+  port: number;
+  now: number;
+  expiresAt: number;
+  /** When the device counts as offline without a keepalive (≤ expiresAt). */
+  deadline: number;
+}
+
+const REGISTER = `
+local key, devices, presence, channel = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local id, transport, ip, port, now, expires, deadline = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local was = redis.call('HGET', key, 'online')
+redis.call('HSET', key, 'id', id, 'transport', transport, 'ip', ip, 'port', port, 'registeredAt', now,
+  'expiresAt', expires, 'lastKeepaliveAt', now, 'online', '1')
+redis.call('ZADD', devices, 0, id)
+redis.call('ZADD', presence, deadline, id)
+if was ~= '1' then
+  redis.call('PUBLISH', channel, cjson.encode({type = 'device.online', deviceId = id, at = tonumber(now)}))
+  return 1
+end
+return 0
+`;
+
+const UNREGISTER = `
+local key, presence, channel = KEYS[1], KEYS[2], KEYS[3]
+local id, now = ARGV[1], ARGV[2]
+if redis.call('EXISTS', key) == 0 then return 0 end
+local was = redis.call('HGET', key, 'online')
+redis.call('HSET', key, 'online', '0', 'expiresAt', '0')
+redis.call('ZREM', presence, id)
+if was == '1' then
+  redis.call('PUBLISH', channel, cjson.encode({type = 'device.offline', deviceId = id, reason = 'unregistered', at = tonumber(now)}))
+  return 1
+end
+return 0
+`;
+
+/** 0 unknown or not registered, 1 alive (was online), 2 alive again (was offline). */
+const KEEPALIVE = `
+local key, presence, channel = KEYS[1], KEYS[2], KEYS[3]
+local id, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local f = redis.call('HMGET', key, 'expiresAt', 'online')
+local expires = tonumber(f[1])
+if not expires or expires <= now then return 0 end
+local deadline = now + window
+if deadline > expires then deadline = expires end
+redis.call('HSET', key, 'lastKeepaliveAt', now, 'online', '1')
+redis.call('ZADD', presence, deadline, id)
+if f[2] ~= '1' then
+  redis.call('PUBLISH', channel, cjson.encode({type = 'device.online', deviceId = id, at = now}))
+  return 2
+end
+return 1
+`;
+
+/** Devices whose deadline passed go offline, once; returns how many. */
+const SWEEP = `
+local presence, channel, prefix = KEYS[1], KEYS[2], ARGV[3]
+local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local due = redis.call('ZRANGEBYSCORE', presence, '-inf', now, 'LIMIT', 0, limit)
+for _, id in ipairs(due) do
+  redis.call('ZREM', presence, id)
+  local key = prefix .. id
+  local f = redis.call('HMGET', key, 'online', 'expiresAt')
+  if f[1] == '1' then
+    redis.call('HSET', key, 'online', '0')
+    local reason = 'keepalive-timeout'
+    if tonumber(f[2] or '0') <= now then reason = 'expired' end
+    redis.call('PUBLISH', channel, cjson.encode({type = 'device.offline', deviceId = id, reason = reason, at = now}))
+  end
+end
+return #due
+`;
+
+type ScriptClient = Redis & {
+  gbRegister(...args: (string | number)[]): Promise<number>;
+  gbUnregister(...args: (string | number)[]): Promise<number>;
+  gbKeepalive(...args: (string | number)[]): Promise<number>;
+  gbSweep(...args: (string | number)[]): Promise<number>;
+};
+
+export type KeepaliveResult = 'unknown' | 'alive' | 'back-online';
+
+function defineScripts(redis: Redis): ScriptClient {
+  const r = redis as ScriptClient;
+  if (typeof r.gbRegister !== 'function') {
+    redis.defineCommand('gbRegister', { numberOfKeys: 4, lua: REGISTER });
+    redis.defineCommand('gbUnregister', { numberOfKeys: 3, lua: UNREGISTER });
+    redis.defineCommand('gbKeepalive', { numberOfKeys: 3, lua: KEEPALIVE });
+    redis.defineCommand('gbSweep', { numberOfKeys: 2, lua: SWEEP });
+  }
+  return r;
+}
+
+function num(v: string | undefined): number {
+  const n = Number(v);
+  return Number.isFinite(n) ? n : 0;
+}
+
+export class DeviceStore {
+  readonly #redis: ScriptClient;
+  readonly #keys: RedisKeys;
+
+  constructor(redis: Redis, keys: RedisKeys) {
+    this.#redis = defineScripts(redis);
+    this.#keys = keys;
+  }
+
+  /** Records a successful REGISTER; true when the device came online with it. */
+  async register(input: RegistrationInput): Promise<boolean> {
+    const k = this.#keys;
+    const became = await this.#redis.gbRegister(
+      k.device(input.id),
+      k.devices(),
+      k.presence(),
+      k.events(),
+      input.id,
+      input.transport,
+      input.ip,
+      input.port,
+      input.now,
+      input.expiresAt,
+      input.deadline,
+    );
+    return became === 1;
+  }
+
+  /** `Expires: 0`: true when the device was online. */
+  async unregister(id: string, now: number): Promise<boolean> {
+    const k = this.#keys;
+    return (await this.#redis.gbUnregister(k.device(id), k.presence(), k.events(), id, now)) === 1;
+  }
+
+  /** A keepalive: moves the offline deadline to now + windowMs (never past the registration's end). */
+  async keepalive(id: string, now: number, windowMs: number): Promise<KeepaliveResult> {
+    const k = this.#keys;
+    const r = await this.#redis.gbKeepalive(k.device(id), k.presence(), k.events(), id, now, windowMs);
+    return r === 0 ? 'unknown' : r === 2 ? 'back-online' : 'alive';
+  }
+
+  /** Marks devices whose deadline passed offline (at most `limit`); safe on every replica at once. */
+  async sweep(now: number, limit = 1000): Promise<number> {
+    const k = this.#keys;
+    return this.#redis.gbSweep(k.presence(), k.events(), now, limit, k.device(''));
+  }
+
+  /** The device's own password, or undefined (then the global one applies, if the policy allows). */
+  async credential(id: string): Promise<string | undefined> {
+    return (await this.#redis.get(this.#keys.credential(id))) ?? undefined;
+  }
+
+  async setCredential(id: string, password: string): Promise<void> {
+    await this.#redis.set(this.#keys.credential(id), password);
+  }
+
+  async deleteCredential(id: string): Promise<void> {
+    await this.#redis.del(this.#keys.credential(id));
+  }
+
+  /** Claims a nonce use (nonce id, plus nc for qop=auth); false when it was used before: a replay. */
+  async claimNonce(nonceUseId: string, ttlMs: number): Promise<boolean> {
+    return (await this.#redis.set(this.#keys.usedNonce(nonceUseId), '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK';
+  }
+
+  /** Failed attempts so far in the window, for the device and for the source address. */
+  async authFailures(id: string, ip: string): Promise<{ device: number; ip: number }> {
+    const [d, i] = await this.#redis.mget(this.#keys.authFailDevice(id), this.#keys.authFailIp(ip));
+    return { device: num(d ?? undefined), ip: num(i ?? undefined) };
+  }
+
+  /** Counts a failed attempt; the window starts at the first failure. */
+  async recordAuthFailure(id: string, ip: string, windowMs: number): Promise<void> {
+    const dk = this.#keys.authFailDevice(id);
+    const ik = this.#keys.authFailIp(ip);
+    await this.#redis.multi().incr(dk).pexpire(dk, windowMs, 'NX').incr(ik).pexpire(ik, windowMs, 'NX').exec();
+  }
+
+  async clearAuthFailures(id: string): Promise<void> {
+    await this.#redis.del(this.#keys.authFailDevice(id));
+  }
+
+  async get(id: string): Promise<DeviceRecord | undefined> {
+    const h = await this.#redis.hgetall(this.#keys.device(id));
+    return h.id ? toRecord(h) : undefined;
+  }
+
+  /** Devices in id order after `after` (exclusive), at most `limit`. */
+  async list(after: string | undefined, limit: number): Promise<DeviceRecord[]> {
+    const ids = await this.#redis.zrangebylex(this.#keys.devices(), after ? `(${after}` : '-', '+', 'LIMIT', 0, limit);
+    if (ids.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.#keys.device(id));
+    const results = (await pipeline.exec()) ?? [];
+    const out: DeviceRecord[] = [];
+    for (const [err, h] of results) if (!err && h && (h as Record<string, string>).id) out.push(toRecord(h as Record<string, string>));
+    return out;
+  }
+
+  async count(): Promise<number> {
+    return this.#redis.zcard(this.#keys.devices());
+  }
+
+  async countOnline(): Promise<number> {
+    return this.#redis.zcard(this.#keys.presence());
+  }
+
+  /** What a DeviceInfo answer said. */
+  async saveInfo(id: string, info: Partial<Pick<DeviceRecord, 'name' | 'manufacturer' | 'model' | 'firmware' | 'status' | 'recording' | 'deviceTime'>>): Promise<void> {
+    const fields: string[] = [];
+    for (const [k, v] of Object.entries(info)) if (v !== undefined && v !== '') fields.push(k, String(v));
+    if (fields.length > 0 && (await this.#redis.exists(this.#keys.device(id))) === 1) await this.#redis.hset(this.#keys.device(id), ...fields);
+  }
+
+  /** Replaces the device's channel list with a complete catalog. */
+  async saveChannels(id: string, channels: ChannelRecord[]): Promise<void> {
+    const key = this.#keys.deviceChannels(id);
+    const tx = this.#redis.multi().del(key);
+    if (channels.length > 0) tx.hset(key, ...channels.flatMap((c) => [c.id, JSON.stringify(c)]));
+    tx.hset(this.#keys.device(id), 'channelCount', String(channels.length));
+    await tx.exec();
+  }
+
+  async channels(id: string): Promise<ChannelRecord[]> {
+    const h = await this.#redis.hgetall(this.#keys.deviceChannels(id));
+    const out: ChannelRecord[] = [];
+    for (const v of Object.values(h)) {
+      try {
+        out.push(JSON.parse(v) as ChannelRecord);
+      } catch {
+        // a value someone else wrote badly: skip it
+      }
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+}
+
+function toRecord(h: Record<string, string>): DeviceRecord {
+  return {
+    id: h.id,
+    online: h.online === '1',
+    transport: h.transport === 'TCP' ? 'TCP' : 'UDP',
+    ip: h.ip ?? '',
+    port: num(h.port),
+    registeredAt: num(h.registeredAt),
+    expiresAt: num(h.expiresAt),
+    lastKeepaliveAt: num(h.lastKeepaliveAt),
+    name: h.name,
+    manufacturer: h.manufacturer,
+    model: h.model,
+    firmware: h.firmware,
+    channelCount: h.channelCount === undefined ? undefined : num(h.channelCount),
+    pool: h.pool,
+    status: h.status,
+    recording: h.recording,
+    deviceTime: h.deviceTime,
+  };
+}
+
+/** Offline reasons, for metrics labels. */
+export const deviceOfflineReasons: readonly DeviceOfflineReason[] = ['unregistered', 'expired', 'keepalive-timeout'];

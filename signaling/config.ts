@@ -1,0 +1,46 @@
+import { opt } from '../common/config.ts';
+import { logLevels } from '../common/logger.ts';
+
+const port = { min: 0, max: 65535 } as const;
+
+export const signalingOptions = {
+  sipPort: opt.int({ help: 'SIP port, UDP and TCP on the same number (0 picks a free one).', default: 5060, ...port }),
+  sipHost: opt.string({ help: 'Address the SIP sockets bind to.', default: '0.0.0.0' }),
+  publicAddress: opt.string({
+    help: 'Address of this server in SIP headers (Via, Contact). Defaults to the first non-internal IPv4 address.',
+    defaultText: 'first non-internal IPv4 address',
+  }),
+  httpPort: opt.int({ help: 'Port of the public HTTP API, /metrics and health.', default: 8080, ...port }),
+  httpHost: opt.string({ help: 'Address the HTTP server binds to.', default: '0.0.0.0' }),
+  serverId: opt.string({ help: 'The platform\'s 20-digit GB28181 ID (devices register to it).', default: '34020000002000000001' }),
+  realm: opt.string({ help: 'Digest realm (SIP domain); defaults to the first 10 digits of --server-id.', defaultText: 'first 10 digits of --server-id' }),
+  password: opt.string({ help: 'Global device password, used for devices without their own credential in Redis.', secret: true }),
+  unknownDevices: opt.string({
+    help: 'A device without its own credential: accept it with the global --password, or refuse it (403).',
+    choices: ['accept', 'refuse'],
+    default: 'accept',
+  }),
+  redisUrl: opt.string({ help: 'Redis URL: devices, presence, credentials, streams and the streamer pool live there.', required: true }),
+  redisPrefix: opt.string({ help: 'Prefix of every Redis key.', default: 'gbcast:' }),
+  nonceSecret: opt.string({
+    help: 'Secret that signs digest nonces; give every replica the same one so any of them accepts the others\' nonces. Random per process when unset.',
+    secret: true,
+  }),
+  nonceLifetimeMs: opt.int({ help: 'How long a digest nonce is good for.', default: 300000, min: 1000 }),
+  offerQop: opt.boolean({ help: 'Offer qop="auth" in digest challenges (devices answer with or without it either way).', default: false }),
+  registerExpiresMinS: opt.int({ help: 'Shortest registration accepted (a shorter Expires is raised to it).', default: 60, min: 1 }),
+  registerExpiresMaxS: opt.int({ help: 'Longest registration granted (a longer Expires is cut to it).', default: 86400, min: 60 }),
+  keepaliveIntervalS: opt.int({ help: 'Keepalive interval devices are expected to use (GB28181 default 60 s).', default: 60, min: 1 }),
+  keepaliveMissed: opt.int({ help: 'Missed keepalives after which a device is offline.', default: 3, min: 1, max: 100 }),
+  authMaxFailures: opt.int({ help: 'Failed digest attempts per device or per source address before a lockout.', default: 5, min: 1 }),
+  authLockoutMs: opt.int({ help: 'Lockout window: failures count within it, and a locked-out device or address is refused for it.', default: 300000, min: 1000 }),
+  presenceSweepMs: opt.int({ help: 'How often this replica looks for devices whose keepalive or registration ran out.', default: 1000, min: 100 }),
+  dateUtcOffsetMinutes: opt.int({
+    help: 'Time zone of the GB Date header devices set their clocks from, as minutes east of UTC (480 for China); defaults to the server\'s local zone. Set it in containers running in UTC.',
+    defaultText: 'the server\'s local time zone',
+    min: -840,
+    max: 840,
+  }),
+  apiToken: opt.string({ help: 'Bearer token the public HTTP API requires (none when unset).', secret: true }),
+  logLevel: opt.string({ help: 'Log level.', choices: logLevels, default: 'info' }),
+};

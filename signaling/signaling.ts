@@ -1,0 +1,210 @@
+/**
+ * The signaling process: SIP stack, registrar, device messages (keepalive, query answers), the
+ * presence sweeper, and the public HTTP API. All device state lives in Redis (common/redis).
+ */
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import type { ConfigOf } from '../common/config.ts';
+import { registerHealthRoutes } from '../common/http/health.ts';
+import type { Logger } from '../common/logger.ts';
+import { createMetricsRegistry } from '../common/metrics.ts';
+import { defaultPublicAddress } from '../common/network.ts';
+import { connectRedis, waitForRedis } from '../common/redis/connect.ts';
+import { DeviceStore } from '../common/redis/device-store.ts';
+import { redisKeys } from '../common/redis/keys.ts';
+import { gbcastVersion } from '../common/version.ts';
+import { deviceRoutes } from './api/device-routes.ts';
+import type { signalingOptions } from './config.ts';
+import { DeviceMessages } from './device-messages.ts';
+import { DeviceQueries } from './device-queries.ts';
+import { registerSignalingMetrics, SignalingStats } from './metrics.ts';
+import { Registrar } from './registrar.ts';
+import { SipStack, type IncomingRequest } from './sip/stack.ts';
+
+export type SignalingConfig = ConfigOf<typeof signalingOptions>;
+
+export class Signaling {
+  readonly config: SignalingConfig;
+  readonly logger: Logger;
+  readonly stats = new SignalingStats();
+  readonly registry: Registry;
+  readonly realm: string;
+  readonly publicAddress: string;
+  #redis: Redis | undefined;
+  #store: DeviceStore | undefined;
+  #stack: SipStack | undefined;
+  #registrar: Registrar | undefined;
+  #messages: DeviceMessages | undefined;
+  #queries: DeviceQueries | undefined;
+  #http: FastifyInstance | undefined;
+  #httpUrl = '';
+  #sweeper: NodeJS.Timeout | undefined;
+  #sweepFailing = false;
+  #stopping = false;
+
+  constructor(config: SignalingConfig, logger: Logger) {
+    this.config = config;
+    this.logger = logger;
+    this.realm = config.realm ?? config.serverId.slice(0, 10);
+    this.publicAddress = config.publicAddress ?? defaultPublicAddress();
+    this.registry = createMetricsRegistry({ part: 'signaling' });
+  }
+
+  get store(): DeviceStore {
+    if (!this.#store) throw new Error('signaling not started');
+    return this.#store;
+  }
+
+  get sipPort(): number {
+    return this.#stack?.port ?? 0;
+  }
+
+  get httpUrl(): string {
+    return this.#httpUrl;
+  }
+
+  get stack(): SipStack {
+    if (!this.#stack) throw new Error('signaling not started');
+    return this.#stack;
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const redis = connectRedis(c.redisUrl, this.logger, 'gbcast-signaling');
+    // Many devices at once: let ioredis batch concurrent commands into one round trip.
+    redis.options.enableAutoPipelining = true;
+    this.#redis = redis;
+    await waitForRedis(redis, 10_000);
+    const keys = redisKeys(c.redisPrefix);
+    const store = new DeviceStore(redis, keys);
+    this.#store = store;
+
+    const stack = await SipStack.open({
+      host: c.sipHost,
+      port: c.sipPort,
+      publicAddress: this.publicAddress,
+      logger: this.logger,
+      onRequest: (request) => this.#onRequest(request),
+    });
+    this.#stack = stack;
+    this.#queries = new DeviceQueries(
+      { serverId: c.serverId, realm: this.realm, catalogTimeoutMs: 30_000 },
+      stack,
+      store,
+      this.logger,
+      this.stats,
+    );
+    this.#messages = new DeviceMessages(
+      { keepaliveWindowMs: c.keepaliveIntervalS * c.keepaliveMissed * 1000 },
+      stack,
+      store,
+      this.#queries,
+      this.logger,
+      this.stats,
+    );
+    this.#registrar = new Registrar(
+      {
+        realm: this.realm,
+        globalPassword: c.password,
+        unknownDevices: c.unknownDevices as 'accept' | 'refuse',
+        nonceSecret: c.nonceSecret ?? randomBytes(32).toString('base64url'),
+        nonceLifetimeMs: c.nonceLifetimeMs,
+        offerQop: c.offerQop,
+        expiresMinS: c.registerExpiresMinS,
+        expiresMaxS: c.registerExpiresMaxS,
+        keepaliveWindowMs: c.keepaliveIntervalS * c.keepaliveMissed * 1000,
+        authMaxFailures: c.authMaxFailures,
+        authLockoutMs: c.authLockoutMs,
+        dateUtcOffsetMinutes: c.dateUtcOffsetMinutes,
+      },
+      stack,
+      store,
+      this.logger,
+      {
+        onRegistered: (deviceId, request, cameOnline) => {
+          if (cameOnline) this.#queries?.afterRegistration(deviceId, request.remote);
+        },
+        onOutcome: (outcome) => {
+          this.stats.registerOutcomes[outcome] = (this.stats.registerOutcomes[outcome] ?? 0) + 1;
+        },
+      },
+    );
+    this.#sweeper = setInterval(() => void this.#sweep(), c.presenceSweepMs);
+    this.#sweeper.unref();
+
+    registerSignalingMetrics(this.registry, this);
+    const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 256 * 1024, ajv: { customOptions: { removeAdditional: false } } });
+    app.decorate('signaling', this as Signaling);
+    registerHealthRoutes(app, this.registry, () => this.#readiness());
+    await app.register(deviceRoutes, { prefix: '/api/v1' });
+    const address = await app.listen({ host: c.httpHost, port: c.httpPort });
+    this.#http = app;
+    this.#httpUrl = `http://${c.httpHost === '0.0.0.0' || c.httpHost === '::' ? '127.0.0.1' : c.httpHost}:${new URL(address).port}`;
+    this.logger.info(
+      { sipPort: stack.port, http: this.#httpUrl, serverId: c.serverId, realm: this.realm, publicAddress: this.publicAddress, version: gbcastVersion },
+      'signaling started',
+    );
+  }
+
+  #onRequest(request: IncomingRequest): void {
+    if (this.#stopping) {
+      if (request.message.method !== 'ACK') this.stack.reply(request.message, 503, 'Service Unavailable');
+      return;
+    }
+    switch (request.message.method?.toUpperCase()) {
+      case 'REGISTER':
+        this.#registrar!.handle(request);
+        return;
+      case 'MESSAGE':
+        this.#messages!.handle(request);
+        return;
+      case 'OPTIONS':
+        this.stack.reply(request.message, 200, 'OK');
+        return;
+      case 'ACK':
+        return;
+      default:
+        this.stack.reply(request.message, 405, 'Method Not Allowed', { headers: { allow: 'REGISTER, MESSAGE, OPTIONS, ACK' } });
+    }
+  }
+
+  async #sweep(): Promise<void> {
+    try {
+      let swept = 0;
+      do {
+        swept = await this.store.sweep(Date.now(), 1000);
+        this.stats.presenceExpired += swept;
+      } while (swept === 1000);
+      if (this.#sweepFailing) this.logger.info('presence sweep works again');
+      this.#sweepFailing = false;
+    } catch (err) {
+      if (!this.#sweepFailing) this.logger.warn({ err }, 'presence sweep failed');
+      this.#sweepFailing = true;
+    }
+  }
+
+  #readiness(): { ready: boolean; reason?: string } {
+    if (this.#stopping) return { ready: false, reason: 'shutting down' };
+    if (this.#redis?.status !== 'ready') return { ready: false, reason: 'redis unavailable' };
+    return { ready: true };
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    clearInterval(this.#sweeper);
+    this.#queries?.stop();
+    await this.#http?.close();
+    await this.#stack?.close();
+    this.#redis?.disconnect();
+    this.logger.info('signaling stopped');
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    signaling: Signaling;
+  }
+}
