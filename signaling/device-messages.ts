@@ -11,8 +11,8 @@ import type { DeviceStore } from '../common/redis/device-store.ts';
 import type { DeviceQueries } from './device-queries.ts';
 import { readBody } from './manscdp/body.ts';
 import type { SignalingStats } from './metrics.ts';
-import { uriUser } from './sip/parse.ts';
-import type { IncomingRequest, SipStack } from './sip/stack.ts';
+import { uriUser } from '../common/sip/parse.ts';
+import type { IncomingRequest, SipStack } from '../common/sip/stack.ts';
 
 export interface DeviceMessagesOptions {
   /** How long a keepalive keeps a device online: interval × missed keepalives. */

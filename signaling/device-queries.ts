@@ -15,7 +15,7 @@ import type { ChannelRecord, DeviceStore } from '../common/redis/device-store.ts
 import { buildCatalogQuery, buildDeviceInfoQuery, buildDeviceStatusQuery } from './manscdp/build.ts';
 import type { CatalogMessage, Channel, DeviceInfoMessage, DeviceStatusMessage } from './manscdp/messages.ts';
 import type { SignalingStats } from './metrics.ts';
-import type { SipRemote, SipStack } from './sip/stack.ts';
+import type { SipRemote, SipStack } from '../common/sip/stack.ts';
 
 export interface DeviceQueriesOptions {
   serverId: string;

@@ -14,10 +14,10 @@
 import type { SipMessage } from 'sip';
 import type { Logger } from '../common/logger.ts';
 import type { DeviceStore } from '../common/redis/device-store.ts';
-import { challengeHeader, NonceIssuer, nonceId, parseAuthorization, verifyDigest, type DigestAuthorization } from './sip/digest.ts';
-import { formatGbDate } from './sip/gb-date.ts';
-import { headerText, uriUser } from './sip/parse.ts';
-import type { IncomingRequest, SipStack } from './sip/stack.ts';
+import { challengeHeader, NonceIssuer, nonceId, parseAuthorization, verifyDigest, type DigestAuthorization } from '../common/sip/digest.ts';
+import { formatGbDate } from '../common/sip/gb-date.ts';
+import { headerText, uriUser } from '../common/sip/parse.ts';
+import type { IncomingRequest, SipStack } from '../common/sip/stack.ts';
 
 export interface RegistrarOptions {
   realm: string;

@@ -21,7 +21,7 @@ import { DeviceMessages } from './device-messages.ts';
 import { DeviceQueries } from './device-queries.ts';
 import { registerSignalingMetrics, SignalingStats } from './metrics.ts';
 import { Registrar } from './registrar.ts';
-import { SipStack, type IncomingRequest } from './sip/stack.ts';
+import { SipStack, type IncomingRequest } from '../common/sip/stack.ts';
 
 export type SignalingConfig = ConfigOf<typeof signalingOptions>;
 

@@ -13,7 +13,7 @@ import type { MediaTransport } from '../common/contracts.ts';
 import { silentLogger } from '../common/logger.ts';
 import { Receiver } from '../streamer/receiver/receiver.ts';
 import { ComponentCounters, IngestTotals } from '../streamer/stats.ts';
-import { mulberry32, randInt } from '../streamer/ps/testing/prng.ts';
+import { mulberry32, randInt } from '../common/testing/prng.ts';
 import { PsWriter, packetize } from '../streamer/ps/testing/ps-writer.ts';
 import { fixtureAccessUnits, toneBytes } from '../streamer/ps/testing/streams.ts';
 

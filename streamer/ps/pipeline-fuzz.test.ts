@@ -22,7 +22,7 @@ import type { RtpPacket } from '../rtp/rtp-packet.ts';
 import { ReorderBuffer, SequenceGapDetector } from '../rtp/reorder-buffer.ts';
 import { MAX_TCP_FRAME, RtpTcpFramer } from '../rtp/tcp-framer.ts';
 import { PsDemuxer } from './ps-demuxer.ts';
-import { mulberry32, randInt } from './testing/prng.ts';
+import { mulberry32, randInt } from '../../common/testing/prng.ts';
 import { PsWriter, packetize } from './testing/ps-writer.ts';
 import type { PsWriterOptions, RtpOut } from './testing/ps-writer.ts';
 import { toneBytes } from './testing/streams.ts';

@@ -9,7 +9,7 @@ import type { DescribedUnit } from './describe.ts';
 import { PsDemuxer } from './ps-demuxer.ts';
 import type { PsDemuxerOptions } from './ps-demuxer.ts';
 import { TS_WRAP } from './timestamps.ts';
-import { mulberry32, randInt } from './testing/prng.ts';
+import { mulberry32, randInt } from '../../common/testing/prng.ts';
 import { PsWriter, cut, pes, packHeader, psm } from './testing/ps-writer.ts';
 import type { PsWriterOptions } from './testing/ps-writer.ts';
 import { buildStream, byKind, diffFrames, fixtureAccessUnits, toneBytes } from './testing/streams.ts';

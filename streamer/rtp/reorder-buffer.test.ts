@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReorderBuffer, SequenceGapDetector } from './reorder-buffer.ts';
 import type { ReorderOptions } from './reorder-buffer.ts';
-import { mulberry32 } from '../ps/testing/prng.ts';
+import { mulberry32 } from '../../common/testing/prng.ts';
 
 type Event = number | `loss ${number}` | 'reset';
 

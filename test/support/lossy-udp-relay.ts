@@ -4,7 +4,7 @@
  * the target.
  */
 import dgram from 'node:dgram';
-import { mulberry32 } from '../../streamer/ps/testing/prng.ts';
+import { mulberry32 } from '../../common/testing/prng.ts';
 
 export interface LossyRelayOptions {
   seed: number;

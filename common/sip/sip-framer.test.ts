@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readContentLength, SipTcpFramer } from './sip-framer.ts';
-import { mulberry32 } from '../../streamer/ps/testing/prng.ts';
+import { mulberry32 } from '../testing/prng.ts';
 
 const register = 'REGISTER sip:3402000000 SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.2:5060;branch=z9hG4bK1\r\nCall-ID: a\r\nContent-Length: 0\r\n\r\n';
 const withBody = (body: string) => `MESSAGE sip:3402000000 SIP/2.0\r\nCall-ID: b\r\nl: ${Buffer.byteLength(body)}\r\n\r\n${body}`;

@@ -17,7 +17,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import sip, { type SipConnection, type SipMessage, type TransactionLayer } from 'sip';
-import type { Logger } from '../../common/logger.ts';
+import type { Logger } from '../logger.ts';
 import { parseSipMessage } from './parse.ts';
 import { SipTcpFramer } from './sip-framer.ts';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_SDP_LENGTH, buildPlayOffer, findAttribute, parseAnswer, subjectHeader } from './sdp.ts';
 import type { SdpAnswer } from './sdp.ts';
-import { mulberry32, randInt } from '../../streamer/ps/testing/prng.ts';
+import { mulberry32, randInt } from '../testing/prng.ts';
 
 const CH = '34020000001320000001';
 

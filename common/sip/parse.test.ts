@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSipMessage, uriUser } from './parse.ts';
-import { mulberry32 } from '../../streamer/ps/testing/prng.ts';
+import { mulberry32 } from '../testing/prng.ts';
 
 const lines = [
   'REGISTER sip:34020000002000000001@3402000000 SIP/2.0',

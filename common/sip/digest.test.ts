@@ -14,7 +14,7 @@ import {
   verifyDigest,
 } from './digest.ts';
 import type { DigestAuthorization } from './digest.ts';
-import { mulberry32, randInt } from '../../streamer/ps/testing/prng.ts';
+import { mulberry32, randInt } from '../testing/prng.ts';
 
 // RFC 2617 §3.5, verbatim (the header folded over lines as printed there).
 const RFC_HEADER = `Digest username="Mufasa",

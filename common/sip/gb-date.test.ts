@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatGbDate, parseGbDate } from './gb-date.ts';
-import { mulberry32, randInt } from '../../streamer/ps/testing/prng.ts';
+import { mulberry32, randInt } from '../testing/prng.ts';
 
 /** Runs `fn` with the process time zone set to `tz` (Node applies TZ changes at once). */
 function inZone(tz: string, fn: () => void): void {
