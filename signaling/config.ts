@@ -41,6 +41,13 @@ export const signalingOptions = {
     min: -840,
     max: 840,
   }),
+  defaultPool: opt.string({ help: 'Streamer pool of devices that have none of their own (GbCamera spec.pool).', default: 'default' }),
+  rtmpUrlTemplate: opt.string({
+    help: 'Where streams are pushed when a play names no rtmpUrl, e.g. rtmp://easydss:1935/live/{channelId} ({deviceId}, {channelId}, {streamId} are replaced). Unset: HTTP-FLV only.',
+  }),
+  defaultTransport: opt.string({ help: 'Media transport of a play that names none.', choices: ['udp', 'tcp-passive', 'tcp-active'], default: 'udp' }),
+  inviteTimeoutMs: opt.int({ help: 'How long a device may take to answer an INVITE.', default: 10000, min: 500, max: 120000 }),
+  streamerTimeoutMs: opt.int({ help: 'Timeout of each call to a streamer\'s internal API.', default: 3000, min: 100, max: 60000 }),
   apiToken: opt.string({ help: 'Bearer token the public HTTP API requires (none when unset).', secret: true }),
   logLevel: opt.string({ help: 'Log level.', choices: logLevels, default: 'info' }),
 };

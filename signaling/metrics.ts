@@ -4,7 +4,7 @@
  * list (others count as "other"), response codes are numbers, outcomes are enumerations.
  */
 import type { Registry } from 'prom-client';
-import { Gauge } from 'prom-client';
+import { Gauge, Histogram } from 'prom-client';
 import { scrapedCounter, scrapedGauge } from '../common/metrics.ts';
 import type { Signaling } from './signaling.ts';
 
@@ -17,6 +17,10 @@ export class SignalingStats {
   catalogsCompleted = 0;
   catalogsIncomplete = 0;
   presenceExpired = 0;
+  inviteOutcomes: Record<string, number> = { ok: 0 };
+  /** Setup times (ms) of successful plays since the last scrape; drained into a histogram. */
+  inviteSetupMs: number[] = [];
+  streamsEnded: Record<string, number> = {};
 }
 
 function splitPairs(values: Record<string, number>, firstLabel: string): { labels: Record<string, string>; value: number }[] {
@@ -73,6 +77,29 @@ export function registerSignalingMetrics(registry: Registry, signaling: Signalin
         this.set({ state: 'online' }, online);
       } catch {
         // Redis down: keep the last values; /readyz says why.
+      }
+    },
+  });
+  scrapedCounter(registry, 'gbcast_signaling_invites_total', 'Plays that needed an INVITE, by outcome (ok, or why they failed).', 'outcome', () => ({ ...s.inviteOutcomes }));
+  scrapedCounter(registry, 'gbcast_signaling_streams_ended_total', 'Streams ended, by reason.', 'reason', () => ({ ...s.streamsEnded }));
+  new Histogram({
+    name: 'gbcast_signaling_invite_setup_seconds',
+    help: 'Time from a play request to a running stream (streamer pick, receiver, INVITE, ACK).',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [registry],
+    collect() {
+      for (const ms of s.inviteSetupMs.splice(0)) this.observe(ms / 1000);
+    },
+  });
+  new Gauge({
+    name: 'gbcast_signaling_streams',
+    help: 'Streams running (all replicas), from Redis.',
+    registers: [registry],
+    async collect() {
+      try {
+        this.set(await signaling.streamCount());
+      } catch {
+        // Redis down: keep the last value.
       }
     },
   });

@@ -14,8 +14,11 @@ import { defaultPublicAddress } from '../common/network.ts';
 import { connectRedis, waitForRedis } from '../common/redis/connect.ts';
 import { DeviceStore } from '../common/redis/device-store.ts';
 import { redisKeys } from '../common/redis/keys.ts';
+import { StreamStore } from '../common/redis/stream-store.ts';
+import type { GbcastEvent, MediaTransport } from '../common/contracts.ts';
 import { gbcastVersion } from '../common/version.ts';
-import { deviceRoutes } from './api/device-routes.ts';
+import { publicApi } from './api/api.ts';
+import { Streams } from './streams.ts';
 import type { signalingOptions } from './config.ts';
 import { DeviceMessages } from './device-messages.ts';
 import { DeviceQueries } from './device-queries.ts';
@@ -33,7 +36,10 @@ export class Signaling {
   readonly realm: string;
   readonly publicAddress: string;
   #redis: Redis | undefined;
+  #subscriber: Redis | undefined;
   #store: DeviceStore | undefined;
+  #streamStore: StreamStore | undefined;
+  #streams: Streams | undefined;
   #stack: SipStack | undefined;
   #registrar: Registrar | undefined;
   #messages: DeviceMessages | undefined;
@@ -55,6 +61,20 @@ export class Signaling {
   get store(): DeviceStore {
     if (!this.#store) throw new Error('signaling not started');
     return this.#store;
+  }
+
+  get streams(): Streams {
+    if (!this.#streams) throw new Error('signaling not started');
+    return this.#streams;
+  }
+
+  get streamStore(): StreamStore {
+    if (!this.#streamStore) throw new Error('signaling not started');
+    return this.#streamStore;
+  }
+
+  async streamCount(): Promise<number> {
+    return (await this.streamStore.list()).length;
   }
 
   get sipPort(): number {
@@ -131,6 +151,35 @@ export class Signaling {
         },
       },
     );
+    this.#streamStore = new StreamStore(redis, keys);
+    this.#streams = new Streams(
+      {
+        serverId: c.serverId,
+        realm: this.realm,
+        defaultPool: c.defaultPool,
+        rtmpUrlTemplate: c.rtmpUrlTemplate,
+        defaultTransport: c.defaultTransport as MediaTransport,
+        inviteTimeoutMs: c.inviteTimeoutMs,
+        streamerTimeoutMs: c.streamerTimeoutMs,
+      },
+      stack,
+      store,
+      this.#streamStore,
+      this.logger,
+      this.stats,
+    );
+    // Events from streamers (a receiver without media) end their streams with a BYE.
+    const subscriber = connectRedis(c.redisUrl, this.logger, 'gbcast-signaling-events');
+    this.#subscriber = subscriber;
+    subscriber.on('message', (_channel: string, text: string) => {
+      try {
+        this.#streams?.onEvent(JSON.parse(text) as GbcastEvent);
+      } catch {
+        // not one of ours
+      }
+    });
+    await waitForRedis(subscriber, 10_000);
+    await subscriber.subscribe(keys.events());
     this.#sweeper = setInterval(() => void this.#sweep(), c.presenceSweepMs);
     this.#sweeper.unref();
 
@@ -138,7 +187,7 @@ export class Signaling {
     const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 256 * 1024, ajv: { customOptions: { removeAdditional: false } } });
     app.decorate('signaling', this as Signaling);
     registerHealthRoutes(app, this.registry, () => this.#readiness());
-    await app.register(deviceRoutes, { prefix: '/api/v1' });
+    await app.register(publicApi, { prefix: '/api/v1' });
     const address = await app.listen({ host: c.httpHost, port: c.httpPort });
     this.#http = app;
     this.#httpUrl = `http://${c.httpHost === '0.0.0.0' || c.httpHost === '::' ? '127.0.0.1' : c.httpHost}:${new URL(address).port}`;
@@ -160,13 +209,16 @@ export class Signaling {
       case 'MESSAGE':
         this.#messages!.handle(request);
         return;
+      case 'BYE':
+        this.#streams!.onBye(request).catch((err: unknown) => this.logger.error({ err }, 'BYE handling failed'));
+        return;
       case 'OPTIONS':
         this.stack.reply(request.message, 200, 'OK');
         return;
       case 'ACK':
         return;
       default:
-        this.stack.reply(request.message, 405, 'Method Not Allowed', { headers: { allow: 'REGISTER, MESSAGE, OPTIONS, ACK' } });
+        this.stack.reply(request.message, 405, 'Method Not Allowed', { headers: { allow: 'REGISTER, MESSAGE, BYE, OPTIONS, ACK' } });
     }
   }
 
@@ -198,6 +250,7 @@ export class Signaling {
     this.#queries?.stop();
     await this.#http?.close();
     await this.#stack?.close();
+    this.#subscriber?.disconnect();
     this.#redis?.disconnect();
     this.logger.info('signaling stopped');
   }

@@ -18,6 +18,11 @@
  * | `{p}credential:{id}` | string | the device's SIP password | API now, operator (GbCamera Secret) later | none |
  * | `{p}nonce:{nonce id}` | string | "1": this nonce (and nonce count) was used; a second use is a replay | signaling | the nonce lifetime |
  * | `{p}authfail:device:{id}`, `{p}authfail:ip:{ip}` | string | failed digest attempts in the current window | signaling | the lockout window |
+ * | `{p}stream:{streamId}` | hash | StreamSession (common/redis/stream-store.ts): channel, streamer, SSRC, the SIP dialog | signaling | none (removed when the stream ends) |
+ * | `{p}streams` | set | stream ids | signaling | none |
+ * | `{p}channel-stream:{deviceId}:{channelId}` | string | the stream id of the channel's running stream (one per channel) | signaling | none |
+ * | `{p}ssrc:{ssrc}` | string | the stream id holding that SSRC | signaling | none |
+ * | `{p}call:{callId}` | string | the stream id of a SIP dialog (to match a device's BYE) | signaling | none |
  */
 
 export const defaultKeyPrefix = 'gbcast:';
@@ -41,6 +46,11 @@ export function redisKeys(prefix: string = defaultKeyPrefix) {
     usedNonce: (nonceId: string) => `${prefix}nonce:${nonceId}`,
     authFailDevice: (id: string) => `${prefix}authfail:device:${id}`,
     authFailIp: (ip: string) => `${prefix}authfail:ip:${ip}`,
+    stream: (streamId: string) => `${prefix}stream:${streamId}`,
+    streams: () => `${prefix}streams`,
+    channelStream: (deviceId: string, channelId: string) => `${prefix}channel-stream:${deviceId}:${channelId}`,
+    ssrc: (ssrc: string) => `${prefix}ssrc:${ssrc}`,
+    streamByCallId: (callId: string) => `${prefix}call:${callId}`,
   };
 }
 

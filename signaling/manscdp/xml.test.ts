@@ -84,6 +84,15 @@ test('matches end tags case-insensitively and closes elements left open', () => 
   assert.ok(r.ok && r.repairs === 1 && !r.truncated);
 });
 
+test('a start tag named like an open element closes it: a missing </Item> loses no item', () => {
+  const r = parseXml(
+    '<Response><DeviceList><Item><DeviceID>1</DeviceID><Item><DeviceID>2</DeviceID></Item><ITEM><DeviceID>3</DeviceID><Name>x</DeviceList></Response>',
+  );
+  assert.equal(show(root(r)), 'Response[DeviceList[Item[DeviceID(1)],Item[DeviceID(2)],ITEM[DeviceID(3),Name(x)]]]');
+  // The root is the exception: a second root-named element nests (and is ignored by readers).
+  assert.equal(show(root(parseXml('<Notify><SN>1</SN><Notify><SN>2</SN></Notify></Notify>'))), 'Notify[SN(1),Notify[SN(2)]]');
+});
+
 test('an end tag that matches nothing open is text; stray text in containers is kept apart', () => {
   const r = root(parseXml('<R>stray<A>1</B>2</A></C>tail<D>3</D></R>'));
   assert.equal(text(r, 'A'), '1</B>2');
@@ -123,7 +132,10 @@ test('returns an error for no root and for limits', () => {
     const r = parseXml(input);
     assert.ok(!r.ok && r.error === 'no-root', input);
   }
-  const deep = (n: number): string => '<a>'.repeat(n) + '</a>'.repeat(n);
+  const deep = (n: number): string => {
+    const names = Array.from({ length: n }, (_, i) => `e${i}`);
+    return names.map((x) => `<${x}>`).join('') + names.reverse().map((x) => `</${x}>`).join('');
+  };
   assert.ok(parseXml(deep(32)).ok);
   const tooDeep = parseXml(deep(33));
   assert.ok(!tooDeep.ok && tooDeep.error === 'too-deep');
@@ -152,9 +164,10 @@ test('hostile inputs near the size limit finish (linear scan) with sensible resu
     [fill('&'), (r) => assert.ok(r.ok && r.root.text.length === size - 3)],
     [fill('&#x41'), (r) => assert.ok(r.ok)],
     [fill('</a>'), (r) => assert.ok(r.ok)],
-    [fill('<a>x</b>'), (r) => assert.ok(!r.ok && r.error === 'too-deep')],
+    [fill('<a>x</b>'), (r) => assert.ok(!r.ok && r.error === 'too-many-elements')], // same names do not nest
     [fill('<i/>'), (r) => assert.ok(!r.ok && r.error === 'too-many-elements')],
-    [fill('<a>', ''), (r) => assert.ok(!r.ok && r.error === 'too-deep')],
+    [fill('<a>', ''), (r) => assert.ok(!r.ok && r.error === 'too-many-elements')],
+    [Array.from({ length: 100_000 }, (_, k) => `<e${k}>`).join(''), (r) => assert.ok(!r.ok && r.error === 'too-deep')],
     [fill('<a><b>t</a>'), (r) => assert.ok(!r.ok && r.error === 'too-many-elements')],
     [fill('<'), (r) => assert.ok(r.ok && r.root.text.length === size - 3)],
   ];

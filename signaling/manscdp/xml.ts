@@ -9,6 +9,8 @@
  * - end tags match open elements case-insensitively; an end tag that closes an ancestor closes
  *   the elements left open inside it, except when they look like an unescaped `<word>` in a text
  *   field (`<Address>A&B <x> road</Address>`): then their source is put back as the field's text;
+ * - a start tag named like an open element (other than the root) closes it first: MANSCDP never
+ *   nests an element in one of the same name, so `<Item>…<Item>` is a missing `</Item>`;
  * - an end tag that matches nothing is text; at the end of input every open element is closed
  *   (`truncated`); anything after the root element is ignored.
  * Limits (input length, depth, element count) return an error result. The scan is linear: every
@@ -274,37 +276,52 @@ export function parseXml(input: string, limits: Partial<XmlLimits> = {}): XmlRes
   let repairs = 0;
   let rootClosed = false;
 
-  const appendText = (raw: string): void => {
-    if (stack.length > 0) stack[stack.length - 1].text += decodeEntities(raw);
+  // Text is gathered as runs of the input (plain text, literal `<`, stray end tags are adjacent) and
+  // decoded once per run, so a body of a million stray `<` is one string, not a million pieces.
+  let runStart = -1;
+  let runEnd = -1;
+  const flush = (): void => {
+    if (runStart < 0) return;
+    if (stack.length > 0) stack[stack.length - 1].text += decodeEntities(input.slice(runStart, runEnd));
+    runStart = -1;
+  };
+  const addText = (from: number, to: number): void => {
+    if (runStart >= 0 && from !== runEnd) flush();
+    if (runStart < 0) runStart = from;
+    runEnd = to;
   };
 
   while (i < n) {
     const lt = input.indexOf('<', i);
     if (lt < 0) {
-      appendText(input.slice(i));
+      addText(i, n);
       break;
     }
-    if (lt > i) appendText(input.slice(i, lt));
+    if (lt > i) addText(i, lt);
     i = lt;
     const c = lt + 1 < n ? input.charCodeAt(lt + 1) : 0;
 
     if (c === BANG) {
       if (input.startsWith('<!--', lt)) {
+        flush();
         const end = commentEnd.next(lt + 4);
         i = end >= 0 ? end + 3 : skipToGt(input, lt + 4); // unterminated: treat as `<!…>`
         continue;
       }
       if (input.startsWith('<![CDATA[', lt)) {
+        flush();
         const end = cdataEnd.next(lt + 9);
         if (stack.length > 0) stack[stack.length - 1].text += input.slice(lt + 9, end < 0 ? n : end);
         i = end < 0 ? n : end + 3;
         continue;
       }
       if (lt + 2 < n && isNameStart(input.charCodeAt(lt + 2))) {
+        flush();
         i = skipToGt(input, lt + 2); // DOCTYPE and other declarations
         continue;
       }
     } else if (c === QUESTION) {
+      flush();
       i = skipToGt(input, lt + 2); // `<?xml …?>` and other processing instructions
       continue;
     } else if (c === SLASH) {
@@ -315,10 +332,11 @@ export function parseXml(input: string, limits: Partial<XmlLimits> = {}): XmlRes
         let k = stack.length - 1;
         while (k >= 0 && lowerNames[k] !== lower) k--;
         if (k < 0) {
-          appendText(input.slice(lt, tag.end)); // matches nothing open: text
+          addText(lt, tag.end); // matches nothing open: text
           repairs++;
           continue;
         }
+        flush();
         if (k < stack.length - 1) {
           repairs++;
           if (looksLikeText(stack, k)) {
@@ -339,8 +357,20 @@ export function parseXml(input: string, limits: Partial<XmlLimits> = {}): XmlRes
     } else if (isNameStart(c)) {
       const tag = readStartTag(input, lt);
       if (tag) {
+        flush();
         if (tag.garbage) repairs++;
         if (++elements > maxElements) return err('too-many-elements', `more than ${maxElements} elements`);
+        // MANSCDP never nests an element in one of the same name: `<Item>` while an Item is open
+        // means its end tag is missing, so close it there (the root excepted).
+        const lower = tag.name.toLowerCase();
+        let same = stack.length - 1;
+        while (same > 0 && lowerNames[same] !== lower) same--;
+        if (same > 0) {
+          stack.length = same;
+          lowerNames.length = same;
+          starts.length = same;
+          repairs++;
+        }
         if (stack.length >= maxDepth) return err('too-deep', `nesting deeper than ${maxDepth}`);
         const el: XmlElement = { name: tag.name, attributes: tag.attributes, children: [], text: '' };
         if (stack.length > 0) stack[stack.length - 1].children.push(el);
@@ -353,19 +383,18 @@ export function parseXml(input: string, limits: Partial<XmlLimits> = {}): XmlRes
           }
         } else {
           stack.push(el);
-          lowerNames.push(tag.name.toLowerCase());
+          lowerNames.push(lower);
           starts.push(lt);
         }
         continue;
       }
     }
     // Not markup: a literal `<`.
-    if (stack.length > 0) {
-      stack[stack.length - 1].text += '<';
-      repairs++;
-    }
+    addText(lt, lt + 1);
+    if (stack.length > 0) repairs++;
     i = lt + 1;
   }
+  flush();
 
   if (!root) return err('no-root', 'no element found');
   const truncated = !rootClosed;
