@@ -9,7 +9,7 @@
 import type { Logger } from '../common/logger.ts';
 import type { DeviceStore } from '../common/redis/device-store.ts';
 import type { DeviceQueries } from './device-queries.ts';
-import { readBody } from './manscdp/body.ts';
+import { readBody } from '../common/manscdp/body.ts';
 import type { SignalingStats } from './metrics.ts';
 import { uriUser } from '../common/sip/parse.ts';
 import type { IncomingRequest, SipStack } from '../common/sip/stack.ts';

@@ -12,8 +12,8 @@ import { randomBytes } from 'node:crypto';
 import type { SipMessage } from 'sip';
 import type { Logger } from '../common/logger.ts';
 import type { ChannelRecord, DeviceStore } from '../common/redis/device-store.ts';
-import { buildCatalogQuery, buildDeviceInfoQuery, buildDeviceStatusQuery } from './manscdp/build.ts';
-import type { CatalogMessage, Channel, DeviceInfoMessage, DeviceStatusMessage } from './manscdp/messages.ts';
+import { buildCatalogQuery, buildDeviceInfoQuery, buildDeviceStatusQuery } from '../common/manscdp/build.ts';
+import type { CatalogMessage, Channel, DeviceInfoMessage, DeviceStatusMessage } from '../common/manscdp/messages.ts';
 import type { SignalingStats } from './metrics.ts';
 import type { SipRemote, SipStack } from '../common/sip/stack.ts';
 
@@ -31,6 +31,8 @@ export interface DeviceQueriesOptions {
 interface PendingCatalog {
   sn: number;
   sumNum: number | undefined;
+  /** Items the device sent without a DeviceID: they count toward SumNum but cannot be stored. */
+  skipped: number;
   items: Map<string, ChannelRecord>;
   timer: NodeJS.Timeout;
 }
@@ -87,7 +89,7 @@ export class DeviceQueries {
     const sn = this.query(deviceId, remote, 'Catalog');
     const timer = setTimeout(() => void this.#finishCatalog(deviceId, false), this.#options.catalogTimeoutMs);
     timer.unref();
-    this.#catalogs.set(deviceId, { sn, sumNum: undefined, items: new Map(), timer });
+    this.#catalogs.set(deviceId, { sn, sumNum: undefined, skipped: 0, items: new Map(), timer });
   }
 
   /** Sends one query; returns its SN. */
@@ -132,9 +134,10 @@ export class DeviceQueries {
       return;
     }
     if (page.sumNum !== undefined) pending.sumNum = page.sumNum;
+    pending.skipped += page.skipped;
     const max = this.#options.maxChannels ?? 100_000;
     for (const item of page.items) if (pending.items.size < max || pending.items.has(item.deviceId)) pending.items.set(item.deviceId, channelRecord(item));
-    if (pending.sumNum !== undefined && pending.items.size >= Math.min(pending.sumNum, max)) void this.#finishCatalog(deviceId, true);
+    if (pending.sumNum !== undefined && pending.items.size + pending.skipped >= Math.min(pending.sumNum, max)) void this.#finishCatalog(deviceId, true);
   }
 
   async #finishCatalog(deviceId: string, complete: boolean): Promise<void> {

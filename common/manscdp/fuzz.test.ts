@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mulberry32, randInt } from '../../common/testing/prng.ts';
+import { mulberry32, randInt } from '../testing/prng.ts';
 import type { BodyResult } from './body.ts';
 import { readBody } from './body.ts';
 import {
