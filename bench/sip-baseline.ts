@@ -38,7 +38,9 @@ sip.start({ port, address: '127.0.0.1', tcp: false }, (rq) => {
   }
   contexts.delete(nonce!);
   const user = ((rq.headers as { from: { uri: string } }).from.uri.match(/sip:([^@]+)@/) ?? [])[1];
-  if (digest.authenticateRequest(ctx, rq, { user, password: 'bench-secret' })) sip.send(sip.makeResponse(rq, 200, 'OK'));
+  if (digest.authenticateRequest(ctx, rq, { user, password: 'bench-secret' })) {
+    sip.send(sip.makeResponse(rq, 200, 'OK', { headers: { date: new Date().toISOString().slice(0, 23) } }));
+  }
   else sip.send(sip.makeResponse(rq, 403, 'Forbidden'));
 });
 process.stdout.write('ready\n');

@@ -90,12 +90,14 @@ export class Registrar {
     if (nonce === 'stale') return this.#challenge(m, ip, true);
 
     const o = this.#options;
-    const [failures, own] = await Promise.all([this.#store.authFailures(deviceId, ip), this.#store.credential(deviceId)]);
-    if (failures.device >= o.authMaxFailures || failures.ip >= o.authMaxFailures) {
+    const use = auth.qop ? `${nonceId(auth.nonce)}:${auth.nc ?? ''}` : nonceId(auth.nonce);
+    const ttl = (this.#nonces.expiresAt(auth.nonce) ?? Date.now()) - Date.now() + 1000;
+    const prepared = await this.#store.authPrepare(deviceId, ip, use, ttl);
+    if (prepared.deviceFailures >= o.authMaxFailures || prepared.ipFailures >= o.authMaxFailures) {
       this.#stack.reply(m, 403, 'Forbidden');
       return 'locked-out';
     }
-    const password = own ?? (o.unknownDevices === 'accept' ? o.globalPassword : undefined);
+    const password = prepared.credential ?? (o.unknownDevices === 'accept' ? o.globalPassword : undefined);
     if (password === undefined) {
       this.#stack.reply(m, 403, 'Forbidden');
       return 'unknown-device';
@@ -107,14 +109,12 @@ export class Registrar {
       this.#stack.reply(m, 403, 'Forbidden');
       return 'wrong-password';
     }
-    const use = auth.qop ? `${nonceId(auth.nonce)}:${auth.nc ?? ''}` : nonceId(auth.nonce);
-    const ttl = (this.#nonces.expiresAt(auth.nonce) ?? Date.now()) - Date.now() + 1000;
-    if (!(await this.#store.claimNonce(use, ttl))) {
+    if (!prepared.nonceFresh) {
       this.#log.warn({ deviceId, ip }, 'REGISTER replayed a used nonce');
       // stale=TRUE: devices that reuse their last nonce for a refresh then simply retry.
       return this.#challenge(m, ip, true, 'replay');
     }
-    if (failures.device > 0) void this.#store.clearAuthFailures(deviceId).catch(() => undefined);
+    if (prepared.deviceFailures > 0) void this.#store.clearAuthFailures(deviceId).catch(() => undefined);
 
     const now = Date.now();
     const requested = requestedExpires(m);

@@ -126,7 +126,28 @@ end
 return #due
 `;
 
+/**
+ * Everything an authenticated REGISTER needs before the digest check, in one round trip: failures
+ * of the device and of the address, the device's own password, and the claim of the nonce use
+ * (a second use of the same nonce and count is a replay).
+ */
+const AUTH_PREPARE = `
+local f = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
+local fresh = redis.call('SET', KEYS[4], '1', 'PX', ARGV[1], 'NX')
+return {f[1] or false, f[2] or false, f[3] or false, fresh and 1 or 0}
+`;
+
+export interface AuthPrepared {
+  deviceFailures: number;
+  ipFailures: number;
+  /** The device's own password, if it has one. */
+  credential: string | undefined;
+  /** False when the nonce use was claimed before: a replay. */
+  nonceFresh: boolean;
+}
+
 type ScriptClient = Redis & {
+  gbAuthPrepare(...args: (string | number)[]): Promise<(string | number | null)[]>;
   gbRegister(...args: (string | number)[]): Promise<number>;
   gbUnregister(...args: (string | number)[]): Promise<number>;
   gbKeepalive(...args: (string | number)[]): Promise<number>;
@@ -142,6 +163,7 @@ function defineScripts(redis: Redis): ScriptClient {
     redis.defineCommand('gbUnregister', { numberOfKeys: 3, lua: UNREGISTER });
     redis.defineCommand('gbKeepalive', { numberOfKeys: 3, lua: KEEPALIVE });
     redis.defineCommand('gbSweep', { numberOfKeys: 2, lua: SWEEP });
+    redis.defineCommand('gbAuthPrepare', { numberOfKeys: 4, lua: AUTH_PREPARE });
   }
   return r;
 }
@@ -196,6 +218,24 @@ export class DeviceStore {
   async sweep(now: number, limit = 1000): Promise<number> {
     const k = this.#keys;
     return this.#redis.gbSweep(k.presence(), k.events(), now, limit, k.device(''));
+  }
+
+  /** See AUTH_PREPARE. */
+  async authPrepare(id: string, ip: string, nonceUseId: string, nonceTtlMs: number): Promise<AuthPrepared> {
+    const k = this.#keys;
+    const [d, i, credential, fresh] = await this.#redis.gbAuthPrepare(
+      k.authFailDevice(id),
+      k.authFailIp(ip),
+      k.credential(id),
+      k.usedNonce(nonceUseId),
+      Math.max(1, Math.ceil(nonceTtlMs)),
+    );
+    return {
+      deviceFailures: num(d === null ? undefined : String(d)),
+      ipFailures: num(i === null ? undefined : String(i)),
+      credential: credential === null ? undefined : String(credential),
+      nonceFresh: fresh === 1,
+    };
   }
 
   /** The device's own password, or undefined (then the global one applies, if the policy allows). */
