@@ -21,6 +21,7 @@ import { freePort, waitForTcp } from '../test/support/ports.ts';
 import { runSipp, sippDevices } from '../test/support/sipp.ts';
 import { arg } from './lib/args.ts';
 import { cpuSeconds, rssBytes } from './lib/proc.ts';
+import { liveHeapBytes } from './lib/inspector.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const deviceCounts = arg('devices', '10000,100000').split(',').map(Number);
@@ -31,9 +32,10 @@ const password = 'bench-secret';
 const redisServer = await startRedisServer();
 const sipPort = await freePort();
 const httpPort = await freePort();
+const inspectPort = await freePort();
 // The default young generation: signaling allocates many short-lived objects per message, and a
 // small one (the streamer's --max-semi-space-size=2) costs it a fifth of its throughput.
-const flags = ['--max-semi-space-size=16', ...(process.env.GBCAST_BENCH_SIGNALING_FLAGS ?? '').split(' ').filter(Boolean)];
+const flags = ['--max-semi-space-size=16', `--inspect=127.0.0.1:${inspectPort}`, ...(process.env.GBCAST_BENCH_SIGNALING_FLAGS ?? '').split(' ').filter(Boolean)];
 const child = spawn(process.execPath, [...flags, path.join(root, 'bin/gbcast.js'), 'signaling'], {
   stdio: ['ignore', 'ignore', 'inherit'],
   env: {
@@ -57,10 +59,9 @@ const pid = child.pid!;
 
 const settleMs = Number(arg('settle-s', '40')) * 1000;
 
-/** Live heap after a full GC is not reachable from outside; the scrape's heap-used gauge is close enough after the settle time. */
-async function heapUsed(): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  return Number(/^gbcast_process_nodejs_heap_size_used_bytes\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+/** What the heap really retains: after a full GC, through the inspector. */
+function heapUsed(): Promise<number> {
+  return liveHeapBytes(inspectPort);
 }
 
 async function redisUsedMemory(): Promise<number> {
@@ -105,7 +106,7 @@ for (const target of deviceCounts) {
       `${(result.successful / elapsed).toFixed(0)} digest registrations/s; signaling CPU ${cpu.toFixed(0)} % of one core; ${online} online`,
   );
   console.log(
-    `  at ${target} devices, ${settleMs / 1000} s later: signaling heap ${(heap1 / 1e6).toFixed(1)} MB (${(((heap1 - heap0) / add) | 0)} B per added device), ` +
+    `  at ${target} devices, ${settleMs / 1000} s later: signaling live heap ${(heap1 / 1e6).toFixed(1)} MB (${(((heap1 - heap0) / add) | 0)} B per added device), ` +
       `RSS ${(rss1 / 1e6).toFixed(1)} MB (${(((rss1 - rss0) / add) | 0)} B per added device), ` +
       `Redis ${(mem1 / 1e6).toFixed(1)} MB (${(((mem1 - mem0) / add) | 0)} B per added device)`,
   );

@@ -5,6 +5,7 @@
  */
 import { envName, flagName, type OptionSpec } from '../common/config.ts';
 import { streamerOptions } from '../streamer/config.ts';
+import { signalingOptions } from '../signaling/config.ts';
 
 function table(spec: OptionSpec): string {
   const rows = ['| flag | environment | default | what it does |', '|---|---|---|---|'];
@@ -27,6 +28,10 @@ export function configurationDocs(): string {
     '## gbcast streamer',
     '',
     table(streamerOptions),
+    '',
+    '## gbcast signaling',
+    '',
+    table(signalingOptions),
     '',
   ].join('\n');
 }

@@ -12,7 +12,8 @@ import { randomBytes } from 'node:crypto';
 import type { SipMessage } from 'sip';
 import type { Logger } from '../common/logger.ts';
 import type { ChannelRecord, DeviceStore } from '../common/redis/device-store.ts';
-import { buildCatalogQuery, buildDeviceInfoQuery, buildDeviceStatusQuery } from '../common/manscdp/build.ts';
+import { buildCatalogQuery, buildDeviceInfoQuery, buildDeviceStatusQuery, buildPtzControl } from '../common/manscdp/build.ts';
+import { ptzCommand, type PtzMove } from '../common/manscdp/ptz.ts';
 import type { CatalogMessage, Channel, DeviceInfoMessage, DeviceStatusMessage } from '../common/manscdp/messages.ts';
 import type { SignalingStats } from './metrics.ts';
 import type { SipRemote, SipStack } from '../common/sip/stack.ts';
@@ -101,6 +102,22 @@ export class DeviceQueries {
       if ((response.status ?? 0) >= 300) this.#log.info({ deviceId, kind, status: response.status }, 'device refused a query');
     });
     return sn;
+  }
+
+  /**
+   * PTZ: a DeviceControl MESSAGE addressed to the channel, sent to the device. Resolves with the
+   * device's final status code (0 when it never answered).
+   */
+  ptz(deviceId: string, channelId: string, remote: SipRemote, move: PtzMove): Promise<{ status: number; ptzCmd: string }> {
+    const cmd = ptzCommand(move);
+    const body = Buffer.from(buildPtzControl({ sn: this.#nextSn(), channelId, ptzCmd: cmd }), 'latin1');
+    this.#stats.queriesSent.DeviceControl = (this.#stats.queriesSent.DeviceControl ?? 0) + 1;
+    return new Promise((resolve) => {
+      this.#stack.request(remote, this.#message(deviceId, remote, body), (response) => {
+        const status = response.status ?? 0;
+        if (status >= 200) resolve({ status, ptzCmd: cmd });
+      });
+    });
   }
 
   onAnswer(deviceId: string, message: CatalogMessage | DeviceInfoMessage | DeviceStatusMessage): void {

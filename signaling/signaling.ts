@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { ConfigOf } from '../common/config.ts';
@@ -61,6 +62,11 @@ export class Signaling {
   get store(): DeviceStore {
     if (!this.#store) throw new Error('signaling not started');
     return this.#store;
+  }
+
+  get queries(): DeviceQueries {
+    if (!this.#queries) throw new Error('signaling not started');
+    return this.#queries;
   }
 
   get streams(): Streams {
@@ -186,8 +192,16 @@ export class Signaling {
     registerSignalingMetrics(this.registry, this);
     const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 256 * 1024, ajv: { customOptions: { removeAdditional: false } } });
     app.decorate('signaling', this as Signaling);
+    await app.register(swagger, {
+      openapi: {
+        info: { title: 'gbcast signaling API', version: gbcastVersion, description: 'Devices, channels, streams, PTZ and the streamer pool of a gbcast installation.' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+        ...(c.apiToken ? { security: [{ bearer: [] }] } : {}),
+      },
+    });
     registerHealthRoutes(app, this.registry, () => this.#readiness());
     await app.register(publicApi, { prefix: '/api/v1' });
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     const address = await app.listen({ host: c.httpHost, port: c.httpPort });
     this.#http = app;
     this.#httpUrl = `http://${c.httpHost === '0.0.0.0' || c.httpHost === '::' ? '127.0.0.1' : c.httpHost}:${new URL(address).port}`;

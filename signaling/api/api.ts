@@ -6,6 +6,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { deviceRoutes } from './device-routes.ts';
 import { streamRoutes } from './stream-routes.ts';
+import { ptzRoutes } from './ptz-routes.ts';
 
 function tokenMatches(header: string | undefined, token: string): boolean {
   if (!header?.startsWith('Bearer ')) return false;
@@ -25,4 +26,5 @@ export const publicApi: FastifyPluginAsync = async (app) => {
   }
   await app.register(deviceRoutes);
   await app.register(streamRoutes);
+  await app.register(ptzRoutes);
 };
