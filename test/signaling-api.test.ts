@@ -1,0 +1,129 @@
+/**
+ * The public API around devices: bearer token, OpenAPI, credentials, PTZ to a live device (SIPp
+ * registered and answering MESSAGEs), the catalog a device reports.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRedisServer, type RedisServer } from './support/redis-server.ts';
+import { runSipp, sippDevices, startSippBackground } from './support/sipp.ts';
+import { startTestSignaling, TEST_PASSWORD } from './support/signaling.ts';
+
+let redisServer: RedisServer;
+before(async () => {
+  redisServer = await startRedisServer();
+});
+after(async () => {
+  await redisServer?.stop();
+});
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('signaling public API', () => {
+  test('with --api-token every /api route needs the bearer token; health, metrics and OpenAPI stay open', async () => {
+    const signaling = await startTestSignaling(redisServer.url, { apiToken: 'tok-123' });
+    try {
+      const base = signaling.httpUrl;
+      assert.equal((await fetch(`${base}/api/v1/devices`)).status, 401);
+      assert.equal((await fetch(`${base}/api/v1/devices`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
+      assert.equal((await fetch(`${base}/api/v1/streams`, { headers: { authorization: 'Bearer tok-123' } })).status, 200);
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      assert.equal((await fetch(`${base}/metrics`)).status, 200);
+      const spec = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+      assert.match(spec.openapi, /^3\./);
+      for (const path of ['/api/v1/devices', '/api/v1/devices/{deviceId}/channels', '/api/v1/devices/{deviceId}/channels/{channelId}/play', '/api/v1/devices/{deviceId}/channels/{channelId}/ptz', '/api/v1/streams/{streamId}', '/api/v1/streamers']) {
+        assert.ok(spec.paths[path], `OpenAPI documents ${path}`);
+      }
+    } finally {
+      await signaling.stop();
+    }
+  });
+
+  test('a per-device credential from the API replaces the global password; unknown devices can be refused', async () => {
+    const signaling = await startTestSignaling(redisServer.url, { unknownDevices: 'refuse' });
+    try {
+      const [device] = sippDevices(1, { password: 'own-password' });
+      const refused = await runSipp({ scenario: 'register', remotePort: signaling.sipPort, devices: [device] });
+      assert.notEqual(refused.outcome, 'all-succeeded', 'a device without a credential is refused');
+      const put = await fetch(`${signaling.httpUrl}/api/v1/devices/${device.id}/credential`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ password: 'own-password' }),
+      });
+      assert.equal(put.status, 204);
+      const accepted = await runSipp({ scenario: 'register', remotePort: signaling.sipPort, devices: [device] });
+      assert.equal(accepted.outcome, 'all-succeeded', `${accepted.errors}`);
+    } finally {
+      await signaling.stop();
+    }
+  });
+
+  test('PTZ reaches a live device as DeviceControl with the right PTZCmd; the catalog it answers is stored', async () => {
+    const signaling = await startTestSignaling(redisServer.url);
+    const devices = sippDevices(1, { password: TEST_PASSWORD });
+    const sipp = await startSippBackground({
+      scenario: 'device',
+      remotePort: signaling.sipPort,
+      devices,
+      keys: { keepalives: -1, keepalive_interval: 1000 },
+      oocScenario: 'uas-answer-message',
+    });
+    try {
+      const id = devices[0].id;
+      const channels = await waitFor('catalog stored', async () => {
+        const res = await fetch(`${signaling.httpUrl}/api/v1/devices/${id}/channels`);
+        if (res.status !== 200) return undefined;
+        const body = (await res.json()) as { channels: { id: string }[] };
+        return body.channels.length > 0 ? body.channels : undefined;
+      });
+      assert.equal(channels.length, 1);
+      const ptz = await fetch(`${signaling.httpUrl}/api/v1/devices/${id}/channels/${channels[0].id}/ptz`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'right', speed: 128 }),
+      });
+      assert.equal(ptz.status, 200, await ptz.clone().text());
+      assert.deepEqual(await ptz.json(), { status: 200, ptzCmd: 'A50F010180000036' });
+      const bad = await fetch(`${signaling.httpUrl}/api/v1/devices/${id}/channels/${channels[0].id}/ptz`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'sideways' }),
+      });
+      assert.equal(bad.status, 400);
+      const unknown = await fetch(`${signaling.httpUrl}/api/v1/devices/34020000001329999999/channels/x/ptz`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'stop' }),
+      });
+      assert.equal(unknown.status, 404);
+    } finally {
+      await sipp.stop();
+      await signaling.stop();
+    }
+  });
+
+  test('play: an unknown device is 404, and no streamer in the pool is 503 with the reason', async () => {
+    const signaling = await startTestSignaling(redisServer.url);
+    try {
+      const devices = sippDevices(1, { password: TEST_PASSWORD });
+      const reg = await runSipp({ scenario: 'register', remotePort: signaling.sipPort, devices });
+      assert.equal(reg.outcome, 'all-succeeded');
+      const play = (deviceId: string) =>
+        fetch(`${signaling.httpUrl}/api/v1/devices/${deviceId}/channels/34020000001310000001/play`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      assert.equal((await play('34020000001329999999')).status, 404);
+      const res = await play(devices[0].id);
+      assert.equal(res.status, 503);
+      assert.equal(((await res.json()) as { reason: string }).reason, 'no-streamer');
+      assert.deepEqual(((await (await fetch(`${signaling.httpUrl}/api/v1/streams`)).json()) as { streams: unknown[] }).streams, []);
+    } finally {
+      await signaling.stop();
+    }
+  });
+});
