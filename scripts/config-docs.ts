@@ -5,6 +5,7 @@
  */
 import { envName, flagName, type OptionSpec } from '../common/config.ts';
 import { streamerOptions } from '../streamer/config.ts';
+import { cameraOptions } from '../camera/config.ts';
 import { signalingOptions } from '../signaling/config.ts';
 
 function table(spec: OptionSpec): string {
@@ -32,6 +33,10 @@ export function configurationDocs(): string {
     '## gbcast signaling',
     '',
     table(signalingOptions),
+    '',
+    '## gbcast camera',
+    '',
+    table(cameraOptions),
     '',
   ].join('\n');
 }

@@ -46,6 +46,10 @@ export const signalingOptions = {
     help: 'Where streams are pushed when a play names no rtmpUrl, e.g. rtmp://easydss:1935/live/{channelId} ({deviceId}, {channelId}, {streamId} are replaced). Unset: HTTP-FLV only.',
   }),
   defaultTransport: opt.string({ help: 'Media transport of a play that names none.', choices: ['udp', 'tcp-passive', 'tcp-active'], default: 'udp' }),
+  onDemandIdleMs: opt.int({ help: 'On-demand (RTMP server play hooks): how long a stream outlives its last viewer.', default: 30000, min: 0 }),
+  onDemandRtmpBase: opt.string({
+    help: 'On-demand: where streams are published, e.g. rtmp://nginx-rtmp.gbcast:1935/live (the stream name is appended); defaults to the viewer\'s own tcUrl from the hook.',
+  }),
   inviteTimeoutMs: opt.int({ help: 'How long a device may take to answer an INVITE.', default: 10000, min: 500, max: 120000 }),
   streamerTimeoutMs: opt.int({ help: 'Timeout of each call to a streamer\'s internal API.', default: 3000, min: 100, max: 60000 }),
   apiToken: opt.string({ help: 'Bearer token the public HTTP API requires (none when unset).', secret: true }),

@@ -20,6 +20,8 @@ import type { GbcastEvent, MediaTransport } from '../common/contracts.ts';
 import { gbcastVersion } from '../common/version.ts';
 import { publicApi } from './api/api.ts';
 import { Streams } from './streams.ts';
+import { OnDemand } from './on-demand.ts';
+import { hookRoutes } from './api/hook-routes.ts';
 import type { signalingOptions } from './config.ts';
 import { DeviceMessages } from './device-messages.ts';
 import { DeviceQueries } from './device-queries.ts';
@@ -41,6 +43,7 @@ export class Signaling {
   #store: DeviceStore | undefined;
   #streamStore: StreamStore | undefined;
   #streams: Streams | undefined;
+  #onDemand: OnDemand | undefined;
   #stack: SipStack | undefined;
   #registrar: Registrar | undefined;
   #messages: DeviceMessages | undefined;
@@ -72,6 +75,11 @@ export class Signaling {
   get streams(): Streams {
     if (!this.#streams) throw new Error('signaling not started');
     return this.#streams;
+  }
+
+  get onDemand(): OnDemand {
+    if (!this.#onDemand) throw new Error('signaling not started');
+    return this.#onDemand;
   }
 
   get streamStore(): StreamStore {
@@ -174,6 +182,7 @@ export class Signaling {
       this.logger,
       this.stats,
     );
+    this.#onDemand = new OnDemand({ idleMs: c.onDemandIdleMs, rtmpBase: c.onDemandRtmpBase }, this.#streams, store, this.#streamStore, this.logger);
     // Events from streamers (a receiver without media) end their streams with a BYE.
     const subscriber = connectRedis(c.redisUrl, this.logger, 'gbcast-signaling-events');
     this.#subscriber = subscriber;
@@ -201,6 +210,7 @@ export class Signaling {
     });
     registerHealthRoutes(app, this.registry, () => this.#readiness());
     await app.register(publicApi, { prefix: '/api/v1' });
+    await app.register(hookRoutes, { prefix: '/hooks' });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     const address = await app.listen({ host: c.httpHost, port: c.httpPort });
     this.#http = app;
@@ -243,6 +253,7 @@ export class Signaling {
         swept = await this.store.sweep(Date.now(), 1000);
         this.stats.presenceExpired += swept;
       } while (swept === 1000);
+      await this.#onDemand?.sweep(Date.now());
       if (this.#sweepFailing) this.logger.info('presence sweep works again');
       this.#sweepFailing = false;
     } catch (err) {

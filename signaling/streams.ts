@@ -64,7 +64,7 @@ export class PlayError extends Error {
   }
 }
 
-export type StreamEndReason = 'api' | 'device-bye' | 'no-media' | 'receiver-closed' | 'invite-failed' | 'shutdown';
+export type StreamEndReason = 'api' | 'device-bye' | 'no-media' | 'receiver-closed' | 'invite-failed' | 'no-viewers' | 'shutdown';
 
 interface InviteAnswer {
   response: SipMessage;

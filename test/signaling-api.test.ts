@@ -109,6 +109,31 @@ describe('signaling public API', () => {
     }
   });
 
+  test('RTMP play hooks: an unknown channel is refused in each server\'s dialect; the token guards them', async () => {
+    const signaling = await startTestSignaling(redisServer.url, { apiToken: 'hook-tok' });
+    try {
+      const base = signaling.httpUrl;
+      const form = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+      const nginxBody = new URLSearchParams({ call: 'play', app: 'live', name: '34020000001310099999', tcurl: 'rtmp://127.0.0.1:1935/live' }).toString();
+      assert.equal((await fetch(`${base}/hooks/nginx-rtmp/on_play`, { ...form, body: nginxBody })).status, 401);
+      const refused = await fetch(`${base}/hooks/nginx-rtmp/on_play?token=hook-tok`, { ...form, body: nginxBody });
+      assert.equal(refused.status, 404);
+      const srs = await fetch(`${base}/hooks/srs/on_play?token=hook-tok`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'on_play', app: 'live', stream: '34020000001310099999', tcUrl: 'rtmp://127.0.0.1/live' }),
+      });
+      assert.equal(srs.status, 200);
+      assert.notEqual(((await srs.json()) as { code: number }).code, 0, 'SRS is told to refuse the play');
+      const done = await fetch(`${base}/hooks/nginx-rtmp/on_play_done?token=hook-tok`, { ...form, body: nginxBody });
+      assert.equal(done.status, 200);
+      const bad = await fetch(`${base}/hooks/nginx-rtmp/on_play?token=hook-tok`, { ...form, body: 'name=../../etc' });
+      assert.equal(bad.status, 400);
+    } finally {
+      await signaling.stop();
+    }
+  });
+
   test('play: an unknown device is 404, and no streamer in the pool is 503 with the reason', async () => {
     const signaling = await startTestSignaling(redisServer.url);
     try {

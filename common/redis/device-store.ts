@@ -310,8 +310,14 @@ export class DeviceStore {
     const key = this.#keys.deviceChannels(id);
     const tx = this.#redis.multi().del(key);
     if (channels.length > 0) tx.hset(key, ...channels.flatMap((c) => [c.id, JSON.stringify(c)]));
+    for (const c of channels) tx.set(this.#keys.channelOwner(c.id), id);
     tx.hset(this.#keys.device(id), 'channelCount', String(channels.length));
     await tx.exec();
+  }
+
+  /** The device whose catalog lists this channel. */
+  async channelOwner(channelId: string): Promise<string | undefined> {
+    return (await this.#redis.get(this.#keys.channelOwner(channelId))) ?? undefined;
   }
 
   async channels(id: string): Promise<ChannelRecord[]> {

@@ -23,6 +23,9 @@
  * | `{p}channel-stream:{deviceId}:{channelId}` | string | the stream id of the channel's running stream (one per channel) | signaling | none |
  * | `{p}ssrc:{ssrc}` | string | the stream id holding that SSRC | signaling | none |
  * | `{p}call:{callId}` | string | the stream id of a SIP dialog (to match a device's BYE) | signaling | none |
+ * | `{p}channel-owner:{channelId}` | string | the device id whose catalog lists the channel (on-demand hooks name only the channel) | signaling | none |
+ * | `{p}viewers:{deviceId}:{channelId}` | string | viewers an RTMP server reported through its play hooks | signaling | none |
+ * | `{p}ondemand-idle` | sorted set | member = `{deviceId}:{channelId}`, score = ms timestamp after which its stream stops if still unwatched | signaling; swept by every replica | none |
  */
 
 export const defaultKeyPrefix = 'gbcast:';
@@ -51,6 +54,9 @@ export function redisKeys(prefix: string = defaultKeyPrefix) {
     channelStream: (deviceId: string, channelId: string) => `${prefix}channel-stream:${deviceId}:${channelId}`,
     ssrc: (ssrc: string) => `${prefix}ssrc:${ssrc}`,
     streamByCallId: (callId: string) => `${prefix}call:${callId}`,
+    channelOwner: (channelId: string) => `${prefix}channel-owner:${channelId}`,
+    viewers: (deviceId: string, channelId: string) => `${prefix}viewers:${deviceId}:${channelId}`,
+    onDemandIdle: () => `${prefix}ondemand-idle`,
   };
 }
 

@@ -64,7 +64,25 @@ end
 return nil
 `;
 
-type ScriptClient = Redis & { gbPickStreamer(...args: (string | number)[]): Promise<string | null> };
+/** Viewer count down by one, never below zero. */
+const VIEWER_LEFT = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n <= 1 then redis.call('DEL', KEYS[1]) return 0 end
+return redis.call('DECR', KEYS[1])
+`;
+
+/** Takes the idle entries that are due (each taken by one replica only). */
+const TAKE_DUE = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
+return due
+`;
+
+type ScriptClient = Redis & {
+  gbPickStreamer(...args: (string | number)[]): Promise<string | null>;
+  gbViewerLeft(...args: (string | number)[]): Promise<number>;
+  gbTakeDue(...args: (string | number)[]): Promise<string[]>;
+};
 
 export class StreamStore {
   readonly #redis: ScriptClient;
@@ -72,7 +90,11 @@ export class StreamStore {
 
   constructor(redis: Redis, keys: RedisKeys) {
     const r = redis as ScriptClient;
-    if (typeof r.gbPickStreamer !== 'function') redis.defineCommand('gbPickStreamer', { numberOfKeys: 1, lua: PICK });
+    if (typeof r.gbPickStreamer !== 'function') {
+      redis.defineCommand('gbPickStreamer', { numberOfKeys: 1, lua: PICK });
+      redis.defineCommand('gbViewerLeft', { numberOfKeys: 1, lua: VIEWER_LEFT });
+      redis.defineCommand('gbTakeDue', { numberOfKeys: 1, lua: TAKE_DUE });
+    }
     this.#redis = r;
     this.#keys = keys;
   }
@@ -116,6 +138,44 @@ export class StreamStore {
     if (ok === 'OK') return { claimed: true, streamId };
     const existing = await this.#redis.get(key);
     return existing ? { claimed: false, streamId: existing } : this.claimChannel(deviceId, channelId, streamId);
+  }
+
+  /** The id of the channel's running (or starting) stream. */
+  async channelStreamId(deviceId: string, channelId: string): Promise<string | undefined> {
+    return (await this.#redis.get(this.#keys.channelStream(deviceId, channelId))) ?? undefined;
+  }
+
+  /** An RTMP server reported a viewer of the channel: the new count; any idle stop is cancelled. */
+  async viewerJoined(deviceId: string, channelId: string): Promise<number> {
+    const [[, count]] = (await this.#redis
+      .multi()
+      .incr(this.#keys.viewers(deviceId, channelId))
+      .zrem(this.#keys.onDemandIdle(), `${deviceId}:${channelId}`)
+      .exec()) as [[Error | null, number], [Error | null, number]];
+    return count;
+  }
+
+  /** A viewer left: the new count (0 at least). */
+  async viewerLeft(deviceId: string, channelId: string): Promise<number> {
+    return this.#redis.gbViewerLeft(this.#keys.viewers(deviceId, channelId));
+  }
+
+  async viewerCount(deviceId: string, channelId: string): Promise<number> {
+    return Number((await this.#redis.get(this.#keys.viewers(deviceId, channelId))) ?? 0);
+  }
+
+  /** Stop the channel's stream at `at` unless a viewer comes back before. */
+  async scheduleIdleStop(deviceId: string, channelId: string, at: number): Promise<void> {
+    await this.#redis.zadd(this.#keys.onDemandIdle(), at, `${deviceId}:${channelId}`);
+  }
+
+  /** Idle stops that are due, as [deviceId, channelId]; each is handed to one caller only. */
+  async takeDueIdleStops(now: number, limit = 500): Promise<[string, string][]> {
+    const due = await this.#redis.gbTakeDue(this.#keys.onDemandIdle(), now, limit);
+    return due.map((m) => {
+      const at = m.indexOf(':');
+      return [m.slice(0, at), m.slice(at + 1)];
+    });
   }
 
   async save(session: StreamSession): Promise<void> {
