@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import { Gauge, Histogram } from 'prom-client';
 import { scrapedCounter, scrapedGauge } from '../common/metrics.ts';
 import type { Signaling } from './signaling.ts';
+import { readUdpDrops } from '../common/udp-kernel-drops.ts';
 
 export class SignalingStats {
   registerOutcomes: Record<string, number> = {};
@@ -103,5 +104,6 @@ export function registerSignalingMetrics(registry: Registry, signaling: Signalin
       }
     },
   });
+  scrapedCounter(registry, 'gbcast_signaling_sip_udp_kernel_drops_total', 'SIP datagrams the kernel dropped because the socket buffer was full.', undefined, () => readUdpDrops(signaling.sipPort));
   scrapedGauge(registry, 'gbcast_signaling_sip_tcp_connections_total', 'SIP TCP connections accepted or opened since start.', () => sip().tcpConnections);
 }

@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { scrapedCounter, scrapedGauge } from '../common/metrics.ts';
 import type { Streamer } from './streamer.ts';
 import { dropReasons } from './stats.ts';
-import { readUdpDrops } from './ingest/udp-kernel-drops.ts';
+import { readUdpDrops } from '../common/udp-kernel-drops.ts';
 
 export function registerStreamerMetrics(registry: Registry, streamer: Streamer): void {
   const t = streamer.totals;
