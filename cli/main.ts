@@ -16,9 +16,13 @@ const commands: Record<string, Command> = {
     summary: 'SIP signaling: device registration, presence, catalog, public HTTP API',
     run: async (argv) => (await import('../signaling/command.ts')).runSignaling(argv),
   },
+  camera: {
+    summary: 'device simulator: registers, answers queries, streams a file as PS/RTP',
+    run: async (argv) => (await import('../camera/command.ts')).runCamera(argv),
+  },
 };
 
-const planned = ['operator', 'all', 'camera'];
+const planned = ['operator', 'all'];
 
 function usage(): string {
   const lines = [`gbcast ${gbcastVersion}: a GB/T 28181 video platform`, '', 'Usage: gbcast <command> [options]', '', 'Commands:'];
