@@ -161,7 +161,10 @@ export class Streams {
       streamer = await this.#store.pickStreamer(pool);
       if (!streamer) throw new PlayError(503, 'no-streamer', `no live, non-draining streamer in pool ${pool}`);
       ssrc = await this.#claimSsrc(streamId);
-      const opened = await this.#openReceiver(streamer, { streamId, ssrc, transport, ...(rtmpUrl ? { rtmpUrl } : {}), peer: { ip: device.ip } });
+      // The device's media address: its SIP address until the answer says otherwise. tcp-active needs
+      // the port from the answer, so its peer is handed over after the INVITE.
+      const peer = transport === 'tcp-active' ? {} : { peer: { ip: device.ip } };
+      const opened = await this.#openReceiver(streamer, { streamId, ssrc, transport, ...(rtmpUrl ? { rtmpUrl } : {}), ...peer });
       receiverOpen = true;
       const remote: SipRemote = { protocol: device.transport, address: device.ip, port: device.port };
       const session: StreamSession = {
