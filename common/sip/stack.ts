@@ -19,6 +19,7 @@ import net from 'node:net';
 import sip, { type SipConnection, type SipMessage, type TransactionLayer } from 'sip';
 import type { Logger } from '../logger.ts';
 import { parseSipMessage } from './parse.ts';
+import { ResponseCache, serverTransactionKey } from './response-cache.ts';
 import { SipTcpFramer } from './sip-framer.ts';
 
 export interface SipRemote {
@@ -61,7 +62,7 @@ export class SipStackStats {
   responsesIn: Record<string, number> = {};
   requestsOut: Record<string, number> = {};
   /** Messages rejected, by reason. */
-  dropped: Record<string, number> = { unparsable: 0, 'missing-headers': 0, 'too-large': 0, 'tcp-framing': 0, 'stray-response': 0 };
+  dropped: Record<string, number> = { unparsable: 0, 'missing-headers': 0, 'too-large': 0, 'tcp-framing': 0, 'stray-response': 0, overload: 0 };
   headerLinesDropped = 0;
   tcpConnections = 0;
 }
@@ -88,6 +89,8 @@ export class SipStack {
   readonly #udp: dgram.Socket;
   readonly #tcp: net.Server;
   readonly #layer: TransactionLayer;
+  /** Server transactions of non-INVITE requests (see response-cache.ts); INVITE uses the package's. */
+  readonly #responses = new ResponseCache<SipRemote>();
   /** Open TCP connections by remote, to send requests to devices on the connection they opened. */
   readonly #tcpFlows = new Map<string, net.Socket>();
   #port = 0;
@@ -152,10 +155,28 @@ export class SipStack {
     if (status >= 200 && response.headers.to && !response.headers.to.params?.tag) {
       response.headers.to = { ...response.headers.to, params: { ...response.headers.to.params, tag: localTag(request) } };
     }
+    if (request.method !== 'INVITE') {
+      this.#replyNonInvite(request, response, status);
+      return;
+    }
     const t = this.#layer.getServer(request);
     if (!t) return;
     bump(this.stats.responsesOut, `${request.method ? methodLabel(request.method) : 'other'} ${status}`);
     t.send(response);
+  }
+
+  #replyNonInvite(request: SipMessage, response: SipMessage, status: number): void {
+    const key = serverTransactionKey(request);
+    const entry = this.#responses.get(key);
+    // Answered already, not a request we received, or forgotten long ago: nothing to send.
+    if (entry === undefined || Buffer.isBuffer(entry)) return;
+    const remote = entry;
+    bump(this.stats.responsesOut, `${request.method ? methodLabel(request.method) : 'other'} ${status}`);
+    const bytes = Buffer.from(sip.stringify(response), 'latin1');
+    this.#sendBytes(remote, bytes);
+    if (status < 200) return;
+    if (remote.protocol === 'UDP') this.#responses.complete(key, bytes);
+    else this.#responses.forget(key);
   }
 
   /**
@@ -184,6 +205,7 @@ export class SipStack {
     if (this.#closed) return;
     this.#closed = true;
     this.#layer.destroy();
+    this.#responses.clear();
     for (const socket of this.#tcpFlows.values()) socket.destroy();
     this.#tcpFlows.clear();
     await new Promise<void>((resolve) => this.#udp.close(() => resolve()));
@@ -231,6 +253,21 @@ export class SipStack {
           this.#deliver(m, parsed.body, remote);
           return;
         }
+        if (m.method !== 'INVITE') {
+          const key = serverTransactionKey(m);
+          const known = this.#responses.get(key);
+          if (known !== undefined) {
+            // A retransmission: the same final response again, or nothing while it is being handled.
+            if (Buffer.isBuffer(known)) this.#sendBytes(remote, known);
+            return;
+          }
+          if (!this.#responses.begin(key, remote)) {
+            this.stats.dropped.overload = (this.stats.dropped.overload ?? 0) + 1;
+            return;
+          }
+          this.#deliver(m, parsed.body, remote);
+          return;
+        }
         const existing = this.#layer.getServer(m);
         if (existing) {
           existing.message?.(m, remote);
@@ -263,21 +300,22 @@ export class SipStack {
     return {
       protocol: remote.protocol,
       release() {},
-      send: (m: SipMessage) => {
-        if (this.#closed) return;
-        const bytes = Buffer.from(sip.stringify(m), 'latin1');
-        if (remote.protocol === 'UDP') {
-          this.#udp.send(bytes, remote.port, remote.address);
-          return;
-        }
-        let socket = this.#tcpFlows.get(remoteKey(remote));
-        if (!socket || socket.destroyed) {
-          socket = net.connect({ host: remote.address, port: remote.port });
-          this.#adoptTcp(socket, remote);
-        }
-        socket.write(bytes);
-      },
+      send: (m: SipMessage) => this.#sendBytes(remote, Buffer.from(sip.stringify(m), 'latin1')),
     };
+  }
+
+  #sendBytes(remote: SipRemote, bytes: Buffer): void {
+    if (this.#closed) return;
+    if (remote.protocol === 'UDP') {
+      this.#udp.send(bytes, remote.port, remote.address);
+      return;
+    }
+    let socket = this.#tcpFlows.get(remoteKey(remote));
+    if (!socket || socket.destroyed) {
+      socket = net.connect({ host: remote.address, port: remote.port });
+      this.#adoptTcp(socket, remote);
+    }
+    socket.write(bytes);
   }
 }
 
