@@ -82,7 +82,7 @@ function play(deviceId: string, channelId: string, body: object) {
 
 async function probeVideo(url: string): Promise<{ codec: string; width: number; ms: number }> {
   const t0 = Date.now();
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-rw_timeout', '8000000', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width', '-of', 'json', url], { timeout: 15_000 });
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-rw_timeout', '8000000', '-analyzeduration', '1000000', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width', '-of', 'json', url], { timeout: 15_000 });
   const s = (JSON.parse(stdout) as { streams: { codec_name: string; width: number }[] }).streams[0];
   return { codec: s.codec_name, width: s.width, ms: Date.now() - t0 };
 }
@@ -111,11 +111,12 @@ describe('signaling end to end with gbcast camera, the streamer and nginx-rtmp',
         const res = await play(deviceId, channelId, { transport, rtmpUrl: nginx.url('live', channelId) });
         assert.equal(res.status, 200, await res.clone().text());
         const first = (await res.json()) as { streamId: string; reused: boolean; transport: string };
+        const playMs = Date.now() - t0;
         assert.equal(first.transport, transport);
         const video = await probeVideo(nginx.url('live', channelId));
         assert.equal(video.codec, 'h264');
         assert.equal(video.width, 768);
-        console.log(`${transport}: play answered and ffprobe decoded video ${Date.now() - t0} ms after the play request`);
+        console.log(`${transport}: play answered in ${playMs} ms; ffprobe decoded video ${Date.now() - t0} ms after the play request (its own run ${video.ms} ms)`);
         const again = (await (await play(deviceId, channelId, { transport })).json()) as { streamId: string; reused: boolean };
         assert.deepEqual([again.streamId, again.reused], [first.streamId, true], 'two plays of one channel share one stream');
         assert.equal((await fetch(`${signaling.httpUrl}/api/v1/streams/${first.streamId}`, { method: 'DELETE' })).status, 204);
