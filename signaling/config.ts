@@ -32,6 +32,11 @@ export const signalingOptions = {
   registerExpiresMaxS: opt.int({ help: 'Longest registration granted (a longer Expires is cut to it).', default: 86400, min: 60 }),
   keepaliveIntervalS: opt.int({ help: 'Keepalive interval devices are expected to use (GB28181 default 60 s).', default: 60, min: 1 }),
   keepaliveMissed: opt.int({ help: 'Missed keepalives after which a device is offline.', default: 3, min: 1, max: 100 }),
+  queryRefreshS: opt.int({
+    help: 'How often an online device is asked again for DeviceInfo, Catalog and DeviceStatus (0 = only when it comes online).',
+    default: 3600,
+    min: 0,
+  }),
   authMaxFailures: opt.int({ help: 'Failed digest attempts per device or per source address before a lockout.', default: 5, min: 1 }),
   authLockoutMs: opt.int({ help: 'Lockout window: failures count within it, and a locked-out device or address is refused for it.', default: 300000, min: 1000 }),
   presenceSweepMs: opt.int({ help: 'How often this replica looks for devices whose keepalive or registration ran out.', default: 1000, min: 100 }),

@@ -27,6 +27,8 @@ export interface DeviceQueriesOptions {
   maxPendingCatalogs?: number;
   /** Channels one device may report, at most. */
   maxChannels?: number;
+  /** Ask again every this many ms (0: only when a device comes online). */
+  refreshMs?: number;
 }
 
 interface PendingCatalog {
@@ -74,11 +76,25 @@ export class DeviceQueries {
     this.#stats = stats;
   }
 
-  /** Asks a device that just came online who it is, what it has, and how it is. */
+  /** Asks a device that just came online (or is due a refresh) who it is, what it has, and how it is. */
   afterRegistration(deviceId: string, remote: SipRemote): void {
     this.query(deviceId, remote, 'DeviceInfo');
     this.queryCatalog(deviceId, remote);
     this.query(deviceId, remote, 'DeviceStatus');
+    const refresh = this.#options.refreshMs ?? 0;
+    if (refresh > 0) void this.#store.scheduleQueries(deviceId, Date.now() + refresh).catch(() => undefined);
+  }
+
+  /** Refreshes devices whose time came (every replica's sweeper calls this; each device goes to one). */
+  async refreshDue(now: number): Promise<number> {
+    if (!this.#options.refreshMs) return 0;
+    const due = await this.#store.takeDueQueries(now);
+    for (const id of due) {
+      const device = await this.#store.get(id);
+      // Offline devices are asked again when they come back.
+      if (device?.online) this.afterRegistration(id, { protocol: device.transport, address: device.ip, port: device.port });
+    }
+    return due.length;
   }
 
   queryCatalog(deviceId: string, remote: SipRemote): void {

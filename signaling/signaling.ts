@@ -124,7 +124,7 @@ export class Signaling {
     });
     this.#stack = stack;
     this.#queries = new DeviceQueries(
-      { serverId: c.serverId, realm: this.realm, catalogTimeoutMs: 30_000 },
+      { serverId: c.serverId, realm: this.realm, catalogTimeoutMs: 30_000, refreshMs: c.queryRefreshS * 1000 },
       stack,
       store,
       this.logger,
@@ -254,6 +254,7 @@ export class Signaling {
         this.stats.presenceExpired += swept;
       } while (swept === 1000);
       await this.#onDemand?.sweep(Date.now());
+      await this.#queries?.refreshDue(Date.now());
       if (this.#sweepFailing) this.logger.info('presence sweep works again');
       this.#sweepFailing = false;
     } catch (err) {

@@ -65,8 +65,8 @@ describe('signaling public API', () => {
     }
   });
 
-  test('PTZ reaches a live device as DeviceControl with the right PTZCmd; the catalog it answers is stored', async () => {
-    const signaling = await startTestSignaling(redisServer.url);
+  test('PTZ reaches a live device as DeviceControl with the right PTZCmd; the catalog it answers is stored and refreshed', async () => {
+    const signaling = await startTestSignaling(redisServer.url, { queryRefreshS: 1, presenceSweepMs: 200 });
     const devices = sippDevices(1, { password: TEST_PASSWORD });
     const sipp = await startSippBackground({
       scenario: 'device',
@@ -103,6 +103,9 @@ describe('signaling public API', () => {
         body: JSON.stringify({ action: 'stop' }),
       });
       assert.equal(unknown.status, 404);
+      // --query-refresh-s: the online device is asked again.
+      await waitFor('catalog asked and answered again', async () => (signaling.stats.catalogsCompleted >= 2 ? true : undefined));
+      assert.ok((signaling.stats.queriesSent.Catalog ?? 0) >= 2);
     } finally {
       await sipp.stop();
       await signaling.stop();

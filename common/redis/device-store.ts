@@ -146,7 +146,15 @@ export interface AuthPrepared {
   nonceFresh: boolean;
 }
 
+/** Takes the due members of a schedule (each handed to one replica only). */
+const TAKE_DUE = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
+return due
+`;
+
 type ScriptClient = Redis & {
+  gbTakeDueQueries(...args: (string | number)[]): Promise<string[]>;
   gbAuthPrepare(...args: (string | number)[]): Promise<(string | number | null)[]>;
   gbRegister(...args: (string | number)[]): Promise<number>;
   gbUnregister(...args: (string | number)[]): Promise<number>;
@@ -164,6 +172,7 @@ function defineScripts(redis: Redis): ScriptClient {
     redis.defineCommand('gbKeepalive', { numberOfKeys: 3, lua: KEEPALIVE });
     redis.defineCommand('gbSweep', { numberOfKeys: 2, lua: SWEEP });
     redis.defineCommand('gbAuthPrepare', { numberOfKeys: 4, lua: AUTH_PREPARE });
+    redis.defineCommand('gbTakeDueQueries', { numberOfKeys: 1, lua: TAKE_DUE });
   }
   return r;
 }
@@ -236,6 +245,16 @@ export class DeviceStore {
       credential: credential === null ? undefined : String(credential),
       nonceFresh: fresh === 1,
     };
+  }
+
+  /** When to ask the device again who it is and what it has. */
+  async scheduleQueries(id: string, at: number): Promise<void> {
+    await this.#redis.zadd(this.#keys.queryDue(), at, id);
+  }
+
+  /** Devices whose refresh is due (each taken by one caller only). */
+  async takeDueQueries(now: number, limit = 200): Promise<string[]> {
+    return this.#redis.gbTakeDueQueries(this.#keys.queryDue(), now, limit);
   }
 
   /** The device's own password, or undefined (then the global one applies, if the policy allows). */

@@ -25,6 +25,7 @@
  * | `{p}call:{callId}` | string | the stream id of a SIP dialog (to match a device's BYE) | signaling | none |
  * | `{p}channel-owner:{channelId}` | string | the device id whose catalog lists the channel (on-demand hooks name only the channel) | signaling | none |
  * | `{p}viewers:{deviceId}:{channelId}` | string | viewers an RTMP server reported through its play hooks | signaling | none |
+ * | `{p}query-due` | sorted set | member = device id, score = ms timestamp of its next DeviceInfo/Catalog/DeviceStatus refresh | signaling; swept by every replica | none |
  * | `{p}ondemand-idle` | sorted set | member = `{deviceId}:{channelId}`, score = ms timestamp after which its stream stops if still unwatched | signaling; swept by every replica | none |
  */
 
@@ -57,6 +58,7 @@ export function redisKeys(prefix: string = defaultKeyPrefix) {
     channelOwner: (channelId: string) => `${prefix}channel-owner:${channelId}`,
     viewers: (deviceId: string, channelId: string) => `${prefix}viewers:${deviceId}:${channelId}`,
     onDemandIdle: () => `${prefix}ondemand-idle`,
+    queryDue: () => `${prefix}query-due`,
   };
 }
 
