@@ -104,7 +104,9 @@ describe('signaling public API', () => {
       });
       assert.equal(unknown.status, 404);
       // --query-refresh-s: the online device is asked again.
-      await waitFor('catalog asked and answered again', async () => (signaling.stats.catalogsCompleted >= 2 ? true : undefined));
+      await waitFor('catalog asked and answered again', async () => (signaling.stats.catalogsCompleted >= 2 ? true : undefined)).catch((err: unknown) => {
+        throw new Error(`${String(err)}: ${JSON.stringify(signaling.stats)}`);
+      });
       assert.ok((signaling.stats.queriesSent.Catalog ?? 0) >= 2);
     } finally {
       await sipp.stop();

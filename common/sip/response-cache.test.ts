@@ -24,7 +24,7 @@ test('entries live one to two lifetimes, pending then answered; the bound refuse
   assert.equal(cache.size, 0);
 });
 
-test('transaction keys: branch + sent-by + method, ACK with its INVITE; RFC 2543 requests by dialog fields', () => {
+test('transaction keys: branch + sent-by + method + CSeq, ACK with its INVITE; RFC 2543 requests by dialog fields', () => {
   const m = (branch: string, method: string, seq = 1): SipMessage => ({
     method,
     uri: 'sip:x@y',
@@ -36,7 +36,8 @@ test('transaction keys: branch + sent-by + method, ACK with its INVITE; RFC 2543
       to: { uri: 'sip:a@b', params: {} },
     },
   });
-  assert.equal(serverTransactionKey(m('z9hG4bK1', 'REGISTER')), serverTransactionKey(m('z9hG4bK1', 'REGISTER', 2)));
+  assert.equal(serverTransactionKey(m('z9hG4bK1', 'REGISTER')), serverTransactionKey(m('z9hG4bK1', 'REGISTER')));
+  assert.notEqual(serverTransactionKey(m('z9hG4bK1', 'REGISTER')), serverTransactionKey(m('z9hG4bK1', 'REGISTER', 2)), 'a reused branch with a new CSeq is a new request');
   assert.notEqual(serverTransactionKey(m('z9hG4bK1', 'REGISTER')), serverTransactionKey(m('z9hG4bK2', 'REGISTER')));
   assert.equal(serverTransactionKey(m('z9hG4bK1', 'ACK')), serverTransactionKey(m('z9hG4bK1', 'INVITE')));
   assert.notEqual(serverTransactionKey(m('old', 'MESSAGE', 1)), serverTransactionKey(m('old', 'MESSAGE', 2)));

@@ -10,12 +10,16 @@
  */
 import type { SipMessage } from 'sip';
 
-/** RFC 3261 §17.2.3: branch + sent-by + method; RFC 2543 devices without the magic cookie: the dialog fields. */
+/**
+ * RFC 3261 §17.2.3: branch + sent-by + method, plus the CSeq number and Call-ID: devices (and SIPp)
+ * that reuse one branch for every request of a call, or across calls, would otherwise have each new
+ * request taken for a retransmission of the first. RFC 2543 devices without the magic cookie: the dialog fields.
+ */
 export function serverTransactionKey(m: SipMessage): string {
   const via = m.headers.via[0];
   const branch = typeof via.params.branch === 'string' ? via.params.branch : '';
   const method = m.method === 'ACK' ? 'INVITE' : (m.method ?? '');
-  if (branch.startsWith('z9hG4bK')) return `${branch}|${via.host}:${via.port ?? ''}|${method}`;
+  if (branch.startsWith('z9hG4bK')) return `${branch}|${via.host}:${via.port ?? ''}|${method}|${m.headers.cseq.seq}|${m.headers['call-id']}`;
   return `${m.headers['call-id']}|${m.headers.cseq.seq}|${m.headers.from?.params?.tag ?? ''}|${via.host}:${via.port ?? ''}|${branch}|${method}`;
 }
 
