@@ -26,6 +26,14 @@ export const SIM_FIRMWARE = 'V1.0.0';
 export interface CatalogOptions {
   /** Write the `&` of the Address fields unescaped (broken XML, as some devices send). */
   unescapedAmp?: boolean;
+  /** Drop the DeviceID of the page's first item (a malformed item). */
+  brokenFirstItem?: boolean;
+}
+
+function applyQuirks(xml: string, o: CatalogOptions): string {
+  let out = o.unescapedAmp ? unescapeAddressAmp(xml) : xml;
+  if (o.brokenFirstItem) out = out.replace(/(<Item>\s*)<DeviceID>[^<]*<\/DeviceID>/, '$1');
+  return out;
 }
 
 /** Catalog item `index` (0-based) of a device, for the channel ID `channelId`. */
@@ -62,13 +70,14 @@ export function catalogPageCount(total: number, pageSize: number): number {
 
 /** One page of a catalog answer to query `sn`, as GB2312 bytes. */
 export function catalogPageBody(sn: number, deviceId: string, items: readonly CatalogItemInput[], sumNum: number, o: CatalogOptions = {}): Buffer {
-  const xml = buildCatalogResponse({ sn, deviceId, sumNum, items });
-  return encodeGb2312(o.unescapedAmp ? unescapeAddressAmp(xml) : xml);
+  return encodeGb2312(applyQuirks(buildCatalogResponse({ sn, deviceId, sumNum, items }), o));
 }
 
 /** The whole catalog answer to query `sn`, one GB2312 body per page. */
 export function catalogBodies(sn: number, deviceId: string, channels: readonly CatalogItemInput[], pageSize: number, o: CatalogOptions = {}): Buffer[] {
-  return buildCatalogPages({ sn, deviceId, channels, pageSize }).map((xml) => encodeGb2312(o.unescapedAmp ? unescapeAddressAmp(xml) : xml));
+  return buildCatalogPages({ sn, deviceId, channels, pageSize }).map((xml, page) =>
+    encodeGb2312(applyQuirks(xml, { ...o, brokenFirstItem: o.brokenFirstItem && page === 0 })),
+  );
 }
 
 /** `&amp;` back to a raw `&` inside `<Address>` elements only. */

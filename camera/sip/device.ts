@@ -558,7 +558,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
         messages: catalogPageCount(ids.length, size),
         body: (page) => {
           const items = ids.slice(page * size, (page + 1) * size).map((id, j) => simulatedChannel(this.deviceId, id, page * size + j));
-          return catalogPageBody(sn, target, items, ids.length, { unescapedAmp });
+          return catalogPageBody(sn, target, items, ids.length, { unescapedAmp, brokenFirstItem: page === 0 && this.#quirks.has('broken-catalog-item') });
         },
       };
     } else if (cmd === 'deviceinfo') {

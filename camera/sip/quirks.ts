@@ -19,6 +19,7 @@ export const QUIRKS = {
   'psm-crc-le': 'the PSM CRC stored little-endian',
   interleaved: 'RTP over TCP with RTSP-style $ framing instead of RFC 4571',
   'unescaped-amp': 'catalog Address fields carry a raw & (broken XML)',
+  'broken-catalog-item': 'the first catalog item has no DeviceID (a malformed item the platform must skip while still counting it toward SumNum)',
   'no-media': 'INVITE answered 200 but no media is ever sent',
 } as const;
 
