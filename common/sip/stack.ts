@@ -20,6 +20,7 @@ import sip, { type SipConnection, type SipMessage, type TransactionLayer } from 
 import type { Logger } from '../logger.ts';
 import { parseSipMessage } from './parse.ts';
 import { ResponseCache, serverTransactionKey } from './response-cache.ts';
+import { ClientTransactions, clientTransactionKey } from './client-transactions.ts';
 import { SipTcpFramer } from './sip-framer.ts';
 
 export interface SipRemote {
@@ -91,6 +92,8 @@ export class SipStack {
   readonly #layer: TransactionLayer;
   /** Server transactions of non-INVITE requests (see response-cache.ts); INVITE uses the package's. */
   readonly #responses = new ResponseCache<SipRemote>();
+  /** Client transactions of non-INVITE requests; INVITE uses the package's (its 2xx/ACK rules). */
+  readonly #clients = new ClientTransactions();
   /** Open TCP connections by remote, to send requests to devices on the connection they opened. */
   readonly #tcpFlows = new Map<string, net.Socket>();
   #port = 0;
@@ -187,6 +190,19 @@ export class SipStack {
   request(remote: SipRemote, message: SipMessage, onResponse: (response: SipMessage, body: Buffer) => void): void {
     message.headers.via = [{ protocol: remote.protocol, host: this.#options.publicAddress, port: this.#port, params: {} }];
     bump(this.stats.requestsOut, methodLabel(message.method ?? 'other'));
+    if (message.method !== 'INVITE') {
+      message.headers.via[0].params.branch = sip.generateBranch();
+      if (remote.protocol === 'UDP') message.headers.via[0].params.rport = null;
+      const deliver = (response: SipMessage) => onResponse(response, response.content ? Buffer.from(response.content, 'latin1') : Buffer.alloc(0));
+      this.#clients.start(clientTransactionKey(message), {
+        bytes: Buffer.from(sip.stringify(message), 'latin1'),
+        reliable: remote.protocol !== 'UDP',
+        send: (bytes) => this.#sendBytes(remote, bytes),
+        onResponse: deliver,
+        onTimeout: () => deliver(sip.makeResponse(message, 408, 'Request Timeout')),
+      });
+      return;
+    }
     const connection = this.#connection(remote);
     this.#layer.createClientTransaction(connection, message, (response) => {
       onResponse(response, response.content ? Buffer.from(response.content, 'latin1') : Buffer.alloc(0));
@@ -205,6 +221,7 @@ export class SipStack {
     if (this.#closed) return;
     this.#closed = true;
     this.#layer.destroy();
+    this.#clients.stop();
     this.#responses.clear();
     for (const socket of this.#tcpFlows.values()) socket.destroy();
     this.#tcpFlows.clear();
@@ -277,6 +294,10 @@ export class SipStack {
         this.#deliver(m, parsed.body, remote);
       } else {
         bump(this.stats.responsesIn, `${methodLabel(m.headers.cseq.method)} ${m.status}`);
+        if (m.headers.cseq.method !== 'INVITE') {
+          if (!this.#clients.onResponse(clientTransactionKey(m), m)) this.stats.dropped['stray-response']++;
+          return;
+        }
         const t = this.#layer.getClient(m);
         if (t) t.message?.(m, remote);
         else this.stats.dropped['stray-response']++;
