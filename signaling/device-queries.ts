@@ -16,6 +16,7 @@ import { buildCatalogQuery, buildDeviceInfoQuery, buildDeviceStatusQuery, buildP
 import { ptzCommand, type PtzMove } from '../common/manscdp/ptz.ts';
 import type { CatalogMessage, Channel, DeviceInfoMessage, DeviceStatusMessage } from '../common/manscdp/messages.ts';
 import type { SignalingStats } from './metrics.ts';
+import { sipRequest } from '../common/sip/request.ts';
 import type { SipRemote, SipStack } from '../common/sip/stack.ts';
 
 export interface DeviceQueriesOptions {
@@ -207,20 +208,15 @@ export class DeviceQueries {
 
   #message(deviceId: string, remote: SipRemote, body: Buffer): SipMessage {
     const { serverId, realm } = this.#options;
-    return {
+    return sipRequest({
       method: 'MESSAGE',
       uri: `sip:${deviceId}@${remote.address}:${remote.port}`,
-      version: '2.0',
-      headers: {
-        via: [],
-        from: { uri: `sip:${serverId}@${realm}`, params: { tag: this.#tag } },
-        to: { uri: `sip:${deviceId}@${realm}`, params: {} },
-        'call-id': `${randomBytes(8).toString('hex')}@${this.#stack.publicAddress}`,
-        cseq: { seq: 1, method: 'MESSAGE' },
-        'max-forwards': '70',
-        'content-type': 'Application/MANSCDP+xml',
-      },
-      content: body.toString('latin1'),
-    };
+      from: { uri: `sip:${serverId}@${realm}`, params: { tag: this.#tag } },
+      to: { uri: `sip:${deviceId}@${realm}`, params: {} },
+      callId: `${randomBytes(8).toString('hex')}@${this.#stack.publicAddress}`,
+      cseq: 1,
+      body: { contentType: 'Application/MANSCDP+xml', bytes: body },
+    });
   }
+
 }

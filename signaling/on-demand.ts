@@ -23,7 +23,6 @@ export interface HookViewer {
   name: string;
   /** The viewer's rtmp://host[:port]/app, from the hook. */
   tcUrl?: string;
-  app?: string;
 }
 
 export type HookResult = { ok: true; streamId: string } | { ok: false; status: number; reason: string; message: string };
@@ -59,7 +58,7 @@ export class OnDemand {
     const target = await this.resolve(viewer.name);
     if (!target) return { ok: false, status: 404, reason: 'unknown-channel', message: `no device has a channel ${viewer.name}` };
     const viewers = await this.#store.viewerJoined(target.deviceId, target.channelId);
-    const base = this.#options.rtmpBase ?? viewer.tcUrl ?? (viewer.app ? undefined : undefined);
+    const base = this.#options.rtmpBase ?? viewer.tcUrl;
     if (!base) return { ok: false, status: 400, reason: 'no-rtmp-url', message: 'the hook carried no tcUrl and no --on-demand-rtmp-base is set' };
     const rtmpUrl = `${base.replace(/\/+$/, '')}/${viewer.name}`;
     try {

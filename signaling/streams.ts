@@ -21,6 +21,7 @@ import type { DeviceRecord, DeviceStore } from '../common/redis/device-store.ts'
 import type { StreamSession, StreamStore } from '../common/redis/stream-store.ts';
 import { buildPlayOffer, parseAnswer, subjectHeader } from '../common/sip/sdp.ts';
 import { SsrcAllocator } from '../common/sip/ssrc.ts';
+import { sipRequest } from '../common/sip/request.ts';
 import type { IncomingRequest, SipRemote, SipStack } from '../common/sip/stack.ts';
 import type { SignalingStats } from './metrics.ts';
 
@@ -246,23 +247,19 @@ export class Streams {
       ssrc: session.ssrc,
       transport: session.transport,
     });
-    const message: SipMessage = {
+    const message = sipRequest({
       method: 'INVITE',
       uri: session.remoteTarget,
-      version: '2.0',
+      from: { uri: `sip:${o.serverId}@${o.realm}`, params: { tag: session.fromTag } },
+      to: { uri: `sip:${session.channelId}@${o.realm}`, params: {} },
+      callId: session.callId,
+      cseq: session.cseq,
       headers: {
-        via: [],
-        from: { uri: `sip:${o.serverId}@${o.realm}`, params: { tag: session.fromTag } },
-        to: { uri: `sip:${session.channelId}@${o.realm}`, params: {} },
-        'call-id': session.callId,
-        cseq: { seq: session.cseq, method: 'INVITE' },
         contact: [{ uri: `sip:${o.serverId}@${this.#stack.publicAddress}:${this.#stack.port}`, params: {} }],
-        'max-forwards': '70',
         subject: subjectHeader(session.channelId, session.ssrc, o.serverId),
-        'content-type': 'APPLICATION/SDP',
       },
-      content: sdp,
-    };
+      body: { contentType: 'APPLICATION/SDP', bytes: Buffer.from(sdp, 'latin1') },
+    });
     return new Promise<InviteAnswer>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -295,20 +292,16 @@ export class Streams {
 
   #dialogRequest(session: StreamSession, method: 'ACK' | 'BYE', cseq: number): SipMessage {
     const o = this.#options;
-    return {
+    return sipRequest({
       method,
       uri: session.remoteTarget,
-      version: '2.0',
-      headers: {
-        via: [],
-        from: { uri: `sip:${o.serverId}@${o.realm}`, params: { tag: session.fromTag } },
-        to: { uri: `sip:${session.channelId}@${o.realm}`, params: session.toTag ? { tag: session.toTag } : {} },
-        'call-id': session.callId,
-        cseq: { seq: cseq, method },
-        'max-forwards': '70',
-      },
-    };
+      from: { uri: `sip:${o.serverId}@${o.realm}`, params: { tag: session.fromTag } },
+      to: { uri: `sip:${session.channelId}@${o.realm}`, params: session.toTag ? { tag: session.toTag } : {} },
+      callId: session.callId,
+      cseq,
+    });
   }
+
 
   #ack(session: StreamSession, remote: SipRemote): void {
     this.#stack.sendAck(remote, this.#dialogRequest(session, 'ACK', session.cseq));

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startRedisServer, type RedisServer } from './support/redis-server.ts';
 import { runSipp, sippDevices, startSippBackground } from './support/sipp.ts';
 import { startTestSignaling, TEST_PASSWORD } from './support/signaling.ts';
+import { waitFor } from './support/wait.ts';
 
 let redisServer: RedisServer;
 before(async () => {
@@ -16,15 +17,6 @@ after(async () => {
   await redisServer?.stop();
 });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('signaling public API', () => {
   test('with --api-token every /api route needs the bearer token; health, metrics and OpenAPI stay open', async () => {

@@ -16,6 +16,7 @@ import { startNginxRtmp, type NginxRtmp } from './support/nginx-rtmp.ts';
 import { startRedisServer, type RedisServer } from './support/redis-server.ts';
 import { startTestSignaling, TEST_PASSWORD, TEST_SERVER_ID } from './support/signaling.ts';
 import { startTestStreamer } from './support/streamer.ts';
+import { waitFor } from './support/wait.ts';
 
 const run = promisify(execFile);
 let redisServer: RedisServer;
@@ -87,15 +88,6 @@ async function probeVideo(url: string): Promise<{ codec: string; width: number; 
   return { codec: s.codec_name, width: s.width, ms: Date.now() - t0 };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('signaling end to end with gbcast camera, the streamer and nginx-rtmp', () => {
   const transports = ['udp', 'tcp-passive', 'tcp-active'] as const;

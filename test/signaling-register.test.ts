@@ -8,6 +8,7 @@ import type { GbcastEvent } from '../common/contracts.ts';
 import { startRedisServer, type RedisServer } from './support/redis-server.ts';
 import { runSipp, sippDevices } from './support/sipp.ts';
 import { startTestSignaling, TEST_PASSWORD } from './support/signaling.ts';
+import { waitFor } from './support/wait.ts';
 
 let redisServer: RedisServer;
 before(async () => {
@@ -17,15 +18,6 @@ after(async () => {
   await redisServer?.stop();
 });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function subscribe(prefix: string): Promise<{ events: GbcastEvent[]; close(): void }> {
   const sub = new Redis(redisServer.url);

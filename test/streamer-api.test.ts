@@ -13,6 +13,7 @@ import { startRedisServer, type RedisServer } from './support/redis-server.ts';
 import { api, startTestStreamer } from './support/streamer.ts';
 import { freePort } from './support/ports.ts';
 import { repoRoot } from './support/fixtures.ts';
+import { waitFor } from './support/wait.ts';
 
 let redisServer: RedisServer;
 let redis: Redis;
@@ -33,15 +34,6 @@ after(async () => {
   await redisServer.stop();
 });
 
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** A minimal RTP packet with a PS pack header start as payload. */
 function rtpPacket(ssrc: number, seq: number): Buffer {

@@ -12,6 +12,7 @@ import type dgram from 'node:dgram';
 import net from 'node:net';
 import type { SipMessage } from 'sip';
 import type { Logger } from '../../common/logger.ts';
+import { sipRequest } from '../../common/sip/request.ts';
 import type { IncomingRequest, SipRemote, SipStack } from '../../common/sip/stack.ts';
 import type { AudioSource } from '../media/audio-source.ts';
 import type { EndReason, MediaStats, Pacing } from '../media/media-sender.ts';
@@ -352,19 +353,14 @@ export class Call {
   async #sendBye(): Promise<void> {
     const h = this.#invite.headers;
     const contact = Array.isArray(h.contact) ? h.contact[0]?.uri : undefined;
-    const message: SipMessage = {
+    const message = sipRequest({
       method: 'BYE',
       uri: typeof contact === 'string' && contact !== '' ? contact : h.from.uri,
-      version: '2.0',
-      headers: {
-        via: [],
-        from: { ...h.to, params: { ...h.to.params, tag: this.#toTag } },
-        to: { ...h.from, params: { ...h.from.params } },
-        'call-id': this.callId,
-        cseq: { seq: this.#localCseq++, method: 'BYE' },
-        'max-forwards': '70',
-      },
-    };
+      from: { ...h.to, params: { ...h.to.params, tag: this.#toTag } },
+      to: { ...h.from, params: { ...h.from.params } },
+      callId: this.callId,
+      cseq: this.#localCseq++,
+    });
     const response = await withTimeout(sendRequest(this.#ctx.stack, this.remote, message), BYE_TIMEOUT_MS, undefined);
     this.#ctx.log.debug({ callId: this.callId, status: response?.status }, 'BYE answered');
   }

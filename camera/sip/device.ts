@@ -21,6 +21,7 @@ import { readBody } from '../../common/manscdp/body.ts';
 import type { DeviceControlMessage, QueryMessage } from '../../common/manscdp/messages.ts';
 import { parsePtzCommand, type PtzDecoded } from '../../common/manscdp/ptz.ts';
 import { uriUser } from '../../common/sip/parse.ts';
+import { sipRequest } from '../../common/sip/request.ts';
 import type { IncomingRequest, SipRemote, SipStack } from '../../common/sip/stack.ts';
 import { Call, type CallEndReason, type CallInfo, type DeviceMedia } from './call.ts';
 import { catalogPageBody, catalogPageCount, deviceInfoBody, deviceStatusBody, emptyRecordInfoBody, keepaliveBody, simulatedChannel } from './catalog.ts';
@@ -391,22 +392,16 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   #sendMessage(body: Buffer): Promise<number> {
     if (this.#state === 'stopped') return Promise.resolve(0);
     const address = (user: string): string => `sip:${user}@${this.#realm}`;
-    const message: SipMessage = {
+    const message = sipRequest({
       method: 'MESSAGE',
       uri: address(this.#o.server.id),
-      version: '2.0',
-      headers: {
-        via: [],
-        from: { uri: address(this.deviceId), params: { tag: randomTag() } },
-        to: { uri: address(this.#o.server.id), params: {} },
-        'call-id': newCallId(this.#stack.publicAddress),
-        cseq: { seq: this.#nextCseq(), method: 'MESSAGE' },
-        'max-forwards': '70',
-        'user-agent': 'gbcast-camera',
-        'content-type': MANSCDP_CONTENT_TYPE,
-      },
-      content: body.toString('latin1'),
-    };
+      from: { uri: address(this.deviceId), params: { tag: randomTag() } },
+      to: { uri: address(this.#o.server.id), params: {} },
+      callId: newCallId(this.#stack.publicAddress),
+      cseq: this.#nextCseq(),
+      headers: { 'user-agent': 'gbcast-camera' },
+      body: { contentType: MANSCDP_CONTENT_TYPE, bytes: body },
+    });
     this.stats.messagesSent++;
     return sendRequest(this.#stack, this.#server, message).then((r) => r.status);
   }

@@ -7,6 +7,7 @@
 import type { SipMessage } from 'sip';
 import { clientAuthorization, parseChallenge, type DigestChallenge } from '../../common/sip/digest.ts';
 import { parseGbDate } from '../../common/sip/gb-date.ts';
+import { sipRequest } from '../../common/sip/request.ts';
 import type { SipRemote, SipStack } from '../../common/sip/stack.ts';
 import { headerString, sendRequest } from './requests.ts';
 
@@ -76,20 +77,22 @@ export async function registerOnce(p: RegisterParams): Promise<RegisterResult> {
 
 function registerMessage(p: RegisterParams, uri: string, auth: { header: string; value: string } | undefined): SipMessage {
   const address = `sip:${p.deviceId}@${p.realm}`;
-  const headers: SipMessage['headers'] = {
-    via: [],
-    from: { uri: address, params: { tag: p.fromTag } },
-    to: { uri: address, params: {} },
-    'call-id': p.callId,
-    cseq: { seq: p.cseq.next++, method: 'REGISTER' },
+  const headers: Record<string, unknown> = {
     contact: [{ uri: `sip:${p.deviceId}@${hostForUri(p.stack.publicAddress)}:${p.stack.port}`, params: {} }],
-    'max-forwards': '70',
     'user-agent': 'gbcast-camera',
     expires: String(p.expiresS),
   };
   // The package writes a string header as is (its authorization stringifier wants pre-split fields).
   if (auth) headers[auth.header] = auth.value;
-  return { method: 'REGISTER', uri, version: '2.0', headers };
+  return sipRequest({
+    method: 'REGISTER',
+    uri,
+    from: { uri: address, params: { tag: p.fromTag } },
+    to: { uri: address, params: {} },
+    callId: p.callId,
+    cseq: p.cseq.next++,
+    headers,
+  });
 }
 
 /** An IPv6 address in brackets, as a SIP URI host needs it. */

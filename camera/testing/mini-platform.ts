@@ -14,6 +14,7 @@ import { NonceIssuer, challengeHeader, parseAuthorization, verifyDigest } from '
 import { formatGbDate } from '../../common/sip/gb-date.ts';
 import { uriUser } from '../../common/sip/parse.ts';
 import { buildPlayOffer, parseAnswer, subjectHeader, type MediaTransport, type SdpAnswer } from '../../common/sip/sdp.ts';
+import { sipRequest } from '../../common/sip/request.ts';
 import { SipStack, type IncomingRequest, type SipRemote } from '../../common/sip/stack.ts';
 
 export const PLATFORM_ID = '34020000002000000001';
@@ -178,21 +179,15 @@ export class MiniPlatform {
   /** Sends a MESSAGE with `body` to a device (to `target`, default the device); resolves with the status. */
   sendMessage(deviceId: string, body: Buffer | string, target = deviceId): Promise<number> {
     const remote = this.#remoteOf(deviceId);
-    const message: SipMessage = {
+    const message = sipRequest({
       method: 'MESSAGE',
       uri: `sip:${target}@${remote.address}:${remote.port}`,
-      version: '2.0',
-      headers: {
-        via: [],
-        from: { uri: `sip:${PLATFORM_ID}@${REALM}`, params: { tag: this.#tag } },
-        to: { uri: `sip:${target}@${REALM}`, params: {} },
-        'call-id': `${randomBytes(8).toString('hex')}@127.0.0.1`,
-        cseq: { seq: 1, method: 'MESSAGE' },
-        'max-forwards': '70',
-        'content-type': 'Application/MANSCDP+xml',
-      },
-      content: (typeof body === 'string' ? Buffer.from(body, 'latin1') : body).toString('latin1'),
-    };
+      from: { uri: `sip:${PLATFORM_ID}@${REALM}`, params: { tag: this.#tag } },
+      to: { uri: `sip:${target}@${REALM}`, params: {} },
+      callId: `${randomBytes(8).toString('hex')}@127.0.0.1`,
+      cseq: 1,
+      body: { contentType: 'Application/MANSCDP+xml', bytes: typeof body === 'string' ? Buffer.from(body, 'latin1') : body },
+    });
     return this.#final(remote, message).then((r) => r.status ?? 0);
   }
 
@@ -225,23 +220,19 @@ export class MiniPlatform {
       cseq: 1,
     };
     const sdp = o.sdp ?? buildPlayOffer({ channelId, mediaIp: '127.0.0.1', mediaPort: o.mediaPort, ssrc: o.ssrc, transport: o.transport });
-    const message: SipMessage = {
+    const message = sipRequest({
       method: 'INVITE',
       uri: dialog.target,
-      version: '2.0',
+      from: { uri: `sip:${PLATFORM_ID}@${REALM}`, params: { tag: dialog.fromTag } },
+      to: { uri: `sip:${channelId}@${REALM}`, params: {} },
+      callId: dialog.callId,
+      cseq: dialog.cseq,
       headers: {
-        via: [],
-        from: { uri: `sip:${PLATFORM_ID}@${REALM}`, params: { tag: dialog.fromTag } },
-        to: { uri: `sip:${channelId}@${REALM}`, params: {} },
-        'call-id': dialog.callId,
-        cseq: { seq: dialog.cseq, method: 'INVITE' },
         contact: [{ uri: `sip:${PLATFORM_ID}@127.0.0.1:${this.stack.port}`, params: {} }],
-        'max-forwards': '70',
         subject: subjectHeader(channelId, o.ssrc, PLATFORM_ID),
-        'content-type': 'APPLICATION/SDP',
       },
-      content: sdp,
-    };
+      body: { contentType: 'APPLICATION/SDP', bytes: Buffer.from(sdp, 'latin1') },
+    });
     const response = await this.#final(remote, message);
     const status = response.status ?? 0;
     const body = response.content ?? '';
@@ -262,20 +253,16 @@ export class MiniPlatform {
   }
 
   #inDialog(d: Dialog, method: string, cseq: number): SipMessage {
-    return {
+    return sipRequest({
       method,
       uri: d.target,
-      version: '2.0',
-      headers: {
-        via: [],
-        from: { uri: `sip:${PLATFORM_ID}@${REALM}`, params: { tag: d.fromTag } },
-        to: { uri: `sip:${d.channelId}@${REALM}`, params: d.toTag ? { tag: d.toTag } : {} },
-        'call-id': d.callId,
-        cseq: { seq: cseq, method },
-        'max-forwards': '70',
-      },
-    };
+      from: { uri: `sip:${PLATFORM_ID}@${REALM}`, params: { tag: d.fromTag } },
+      to: { uri: `sip:${d.channelId}@${REALM}`, params: d.toTag ? { tag: d.toTag } : {} },
+      callId: d.callId,
+      cseq,
+    });
   }
+
 
   /** Sends any request and resolves with the final response. */
   request(remote: SipRemote, message: SipMessage): Promise<SipMessage> {

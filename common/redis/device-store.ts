@@ -10,6 +10,7 @@
 import type { Redis } from 'ioredis';
 import type { DeviceOfflineReason } from '../contracts.ts';
 import type { RedisKeys } from './keys.ts';
+import { takeDue } from './schedule.ts';
 
 /** The hash `{p}device:{id}`; numbers are ms timestamps or counts, strings what the device sent. */
 export interface DeviceRecord {
@@ -146,15 +147,7 @@ export interface AuthPrepared {
   nonceFresh: boolean;
 }
 
-/** Takes the due members of a schedule (each handed to one replica only). */
-const TAKE_DUE = `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
-return due
-`;
-
 type ScriptClient = Redis & {
-  gbTakeDueQueries(...args: (string | number)[]): Promise<string[]>;
   gbAuthPrepare(...args: (string | number)[]): Promise<(string | number | null)[]>;
   gbRegister(...args: (string | number)[]): Promise<number>;
   gbUnregister(...args: (string | number)[]): Promise<number>;
@@ -172,7 +165,6 @@ function defineScripts(redis: Redis): ScriptClient {
     redis.defineCommand('gbKeepalive', { numberOfKeys: 3, lua: KEEPALIVE });
     redis.defineCommand('gbSweep', { numberOfKeys: 2, lua: SWEEP });
     redis.defineCommand('gbAuthPrepare', { numberOfKeys: 4, lua: AUTH_PREPARE });
-    redis.defineCommand('gbTakeDueQueries', { numberOfKeys: 1, lua: TAKE_DUE });
   }
   return r;
 }
@@ -254,13 +246,9 @@ export class DeviceStore {
 
   /** Devices whose refresh is due (each taken by one caller only). */
   async takeDueQueries(now: number, limit = 200): Promise<string[]> {
-    return this.#redis.gbTakeDueQueries(this.#keys.queryDue(), now, limit);
+    return takeDue(this.#redis, this.#keys.queryDue(), now, limit);
   }
 
-  /** The device's own password, or undefined (then the global one applies, if the policy allows). */
-  async credential(id: string): Promise<string | undefined> {
-    return (await this.#redis.get(this.#keys.credential(id))) ?? undefined;
-  }
 
   async setCredential(id: string, password: string): Promise<void> {
     await this.#redis.set(this.#keys.credential(id), password);
@@ -270,16 +258,7 @@ export class DeviceStore {
     await this.#redis.del(this.#keys.credential(id));
   }
 
-  /** Claims a nonce use (nonce id, plus nc for qop=auth); false when it was used before: a replay. */
-  async claimNonce(nonceUseId: string, ttlMs: number): Promise<boolean> {
-    return (await this.#redis.set(this.#keys.usedNonce(nonceUseId), '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK';
-  }
 
-  /** Failed attempts so far in the window, for the device and for the source address. */
-  async authFailures(id: string, ip: string): Promise<{ device: number; ip: number }> {
-    const [d, i] = await this.#redis.mget(this.#keys.authFailDevice(id), this.#keys.authFailIp(ip));
-    return { device: num(d ?? undefined), ip: num(i ?? undefined) };
-  }
 
   /** Counts a failed attempt; the window starts at the first failure. */
   async recordAuthFailure(id: string, ip: string, windowMs: number): Promise<void> {

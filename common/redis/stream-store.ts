@@ -8,6 +8,7 @@
 import type { Redis } from 'ioredis';
 import type { MediaTransport, StreamerRecord } from '../contracts.ts';
 import { drainingScoreBase, type RedisKeys } from './keys.ts';
+import { takeDue } from './schedule.ts';
 
 /** The hash `{p}stream:{streamId}`. */
 export interface StreamSession {
@@ -71,17 +72,9 @@ if n <= 1 then redis.call('DEL', KEYS[1]) return 0 end
 return redis.call('DECR', KEYS[1])
 `;
 
-/** Takes the idle entries that are due (each taken by one replica only). */
-const TAKE_DUE = `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
-return due
-`;
-
 type ScriptClient = Redis & {
   gbPickStreamer(...args: (string | number)[]): Promise<string | null>;
   gbViewerLeft(...args: (string | number)[]): Promise<number>;
-  gbTakeDue(...args: (string | number)[]): Promise<string[]>;
 };
 
 export class StreamStore {
@@ -93,7 +86,6 @@ export class StreamStore {
     if (typeof r.gbPickStreamer !== 'function') {
       redis.defineCommand('gbPickStreamer', { numberOfKeys: 1, lua: PICK });
       redis.defineCommand('gbViewerLeft', { numberOfKeys: 1, lua: VIEWER_LEFT });
-      redis.defineCommand('gbTakeDue', { numberOfKeys: 1, lua: TAKE_DUE });
     }
     this.#redis = r;
     this.#keys = keys;
@@ -171,7 +163,7 @@ export class StreamStore {
 
   /** Idle stops that are due, as [deviceId, channelId]; each is handed to one caller only. */
   async takeDueIdleStops(now: number, limit = 500): Promise<[string, string][]> {
-    const due = await this.#redis.gbTakeDue(this.#keys.onDemandIdle(), now, limit);
+    const due = await takeDue(this.#redis, this.#keys.onDemandIdle(), now, limit);
     return due.map((m) => {
       const at = m.indexOf(':');
       return [m.slice(0, at), m.slice(at + 1)];

@@ -18,6 +18,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import sip, { type SipConnection, type SipMessage, type TransactionLayer } from 'sip';
 import type { Logger } from '../logger.ts';
+import { bindUdp, listenTcp, openOnSamePort } from '../net/listen.ts';
 import { parseSipMessage } from './parse.ts';
 import { ResponseCache, serverTransactionKey } from './response-cache.ts';
 import { ClientTransactions, clientTransactionKey } from './client-transactions.ts';
@@ -106,25 +107,16 @@ export class SipStack {
     this.#layer = sip.makeTransactionLayer({}, (target) => this.#connection(target as SipRemote));
   }
 
-  static async open(options: SipStackOptions): Promise<SipStack> {
+  static open(options: SipStackOptions): Promise<SipStack> {
+    return openOnSamePort(options.port, () => SipStack.#tryOpen(options));
+  }
+
+  static async #tryOpen(options: SipStackOptions): Promise<SipStack> {
     const tcp = net.createServer();
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen({ host: options.host, port: options.port, backlog: 1024 }, () => {
-        tcp.off('error', reject);
-        resolve();
-      });
-    });
-    const port = (tcp.address() as net.AddressInfo).port;
+    const port = await listenTcp(tcp, options.host, options.port);
     const udp = dgram.createSocket({ type: net.isIPv6(options.host) ? 'udp6' : 'udp4', recvBufferSize: 8 * 1024 * 1024 });
     try {
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind(port, options.host, () => {
-          udp.off('error', reject);
-          resolve();
-        });
-      });
+      await bindUdp(udp, options.host, port);
     } catch (err) {
       await new Promise((r) => tcp.close(r));
       throw err;

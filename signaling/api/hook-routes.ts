@@ -41,7 +41,7 @@ export const hookRoutes: FastifyPluginAsync = async (app) => {
   const viewerOf = (body: unknown): HookViewer | undefined => {
     const name = field(body, 'name', 'stream');
     if (!name || !/^[0-9A-Za-z_.-]{1,128}$/.test(name)) return undefined;
-    return { name, tcUrl: field(body, 'tcurl', 'tcUrl'), app: field(body, 'app') };
+    return { name, tcUrl: field(body, 'tcurl', 'tcUrl') };
   };
 
   const joined = async (req: FastifyRequest, reply: FastifyReply, style: 'nginx' | 'json') => {

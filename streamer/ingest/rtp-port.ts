@@ -8,6 +8,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from '../../common/logger.ts';
+import { bindUdp, listenTcp, openOnSamePort } from '../../common/net/listen.ts';
 import { parseIPv4, UdpBatchSocket, udpBatchAvailable } from './udp-batch-socket.ts';
 
 export interface IngestSink {
@@ -55,29 +56,13 @@ export class RtpPort {
     return this.#port;
   }
 
-  static async open(options: RtpPortOptions, sink: IngestSink): Promise<RtpPort> {
-    const attempts = options.port === 0 ? 20 : 1;
-    let lastError: unknown;
-    for (let i = 0; i < attempts; i++) {
-      try {
-        return await RtpPort.#tryOpen(options, sink);
-      } catch (err) {
-        lastError = err;
-      }
-    }
-    throw lastError;
+  static open(options: RtpPortOptions, sink: IngestSink): Promise<RtpPort> {
+    return openOnSamePort(options.port, () => RtpPort.#tryOpen(options, sink));
   }
 
   static async #tryOpen(options: RtpPortOptions, sink: IngestSink): Promise<RtpPort> {
     const tcp = net.createServer({ noDelay: true }, (socket) => sink.onTcpConnection(socket));
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen({ host: options.host, port: options.port, backlog: 1024 }, () => {
-        tcp.off('error', reject);
-        resolve();
-      });
-    });
-    const port = (tcp.address() as net.AddressInfo).port;
+    const port = await listenTcp(tcp, options.host, options.port);
     const mode = options.udpReceive ?? 'auto';
     if (mode === 'batch' && !udpBatchAvailable()) {
       await new Promise((r) => tcp.close(r));
@@ -126,18 +111,7 @@ export class RtpPort {
 
   static async #openDgram(options: RtpPortOptions, port: number, sink: IngestSink): Promise<{ udp: UdpEnd; granted: number }> {
     const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: options.recvBufferBytes });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.bind(port, options.host, () => {
-          socket.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (err) {
-      socket.close();
-      throw err;
-    }
+    await bindUdp(socket, options.host, port);
     // Sources repeat: remember the last address text so the common case parses nothing.
     let lastAddress = '';
     let lastIp = 0;

@@ -124,13 +124,9 @@ export class Receiver {
     if (options.transport === 'udp') {
       this.#reorder = new ReorderBuffer<Buffer>(
         {
+          // Only packets that were held or arrived out of order come here (see onRtp): parse again.
           deliver: (datagram) => {
-            // In order (the usual case) the buffer delivers during push(), while #pkt still holds
-            // this datagram's parsed header; a packet released later is parsed again.
-            const pkt = this.#pkt;
-            if ((pkt.buf === datagram && pkt.offset === 0) || pkt.parse(datagram, 0, datagram.length)) {
-              this.#onOrderedPacket(pkt);
-            }
+            if (this.#pkt.parse(datagram, 0, datagram.length)) this.#onOrderedPacket(this.#pkt);
           },
           loss: (count) => this.#onLoss(count),
           reset: () => this.#demuxer.signalLoss(),

@@ -130,18 +130,11 @@ export class ReorderBuffer<T> {
 
   push(sequence: number, item: T): void {
     const seq = sequence & 0xffff;
-    if (!this.started) {
-      this.started = true;
-      this.expected = seq;
-    }
-    let d = seqDistance(seq, this.expected);
-    if (d === 0 && this.held === 0) {
-      // Fast path: in order, nothing held.
-      if (this.jumpSeq >= 0) this.dropJump();
-      this.deliver(seq, item);
-      this.expected = (seq + 1) & 0xffff;
+    if (this.acceptInOrder(seq)) {
+      this.sink.deliver(item, seq);
       return;
     }
+    let d = seqDistance(seq, this.expected);
     if (d > this.resetDistance || d < -this.resetDistance) {
       this.farJump(seq, item);
       return;
