@@ -3,6 +3,7 @@
  * presence sweeper, and the public HTTP API. All device state lives in Redis (common/redis).
  */
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Redis } from 'ioredis';
@@ -38,6 +39,8 @@ export class Signaling {
   readonly registry: Registry;
   readonly realm: string;
   readonly publicAddress: string;
+  /** Every event of the installation (devices, receivers, streamers), as it arrives: for the API's event stream. */
+  readonly events = new EventEmitter<{ event: [GbcastEvent] }>();
   #redis: Redis | undefined;
   #subscriber: Redis | undefined;
   #store: DeviceStore | undefined;
@@ -187,11 +190,14 @@ export class Signaling {
     const subscriber = connectRedis(c.redisUrl, this.logger, 'gbcast-signaling-events');
     this.#subscriber = subscriber;
     subscriber.on('message', (_channel: string, text: string) => {
+      let event: GbcastEvent;
       try {
-        this.#streams?.onEvent(JSON.parse(text) as GbcastEvent);
+        event = JSON.parse(text) as GbcastEvent;
       } catch {
-        // not one of ours
+        return; // not one of ours
       }
+      this.#streams?.onEvent(event);
+      this.events.emit('event', event);
     });
     await waitForRedis(subscriber, 10_000);
     await subscriber.subscribe(keys.events());
