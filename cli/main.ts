@@ -16,13 +16,17 @@ const commands: Record<string, Command> = {
     summary: 'SIP signaling: device registration, presence, catalog, public HTTP API',
     run: async (argv) => (await import('../signaling/command.ts')).runSignaling(argv),
   },
+  all: {
+    summary: 'signaling + console + one streamer in one process (in-process store without --redis-url); --demo adds cameras',
+    run: async (argv) => (await import('../all/command.ts')).runAll(argv),
+  },
   camera: {
     summary: 'device simulator: registers, answers queries, streams a file as PS/RTP',
     run: async (argv) => (await import('../camera/command.ts')).runCamera(argv),
   },
 };
 
-const planned = ['operator', 'all'];
+const planned = ['operator'];
 
 function usage(): string {
   const lines = [`gbcast ${gbcastVersion}: a GB/T 28181 video platform`, '', 'Usage: gbcast <command> [options]', '', 'Commands:'];

@@ -7,6 +7,13 @@ import { envName, flagName, type OptionSpec } from '../common/config.ts';
 import { streamerOptions } from '../streamer/config.ts';
 import { cameraOptions } from '../camera/config.ts';
 import { signalingOptions } from '../signaling/config.ts';
+import { allOptions } from '../all/config.ts';
+
+/** The options of `gbcast all` that are its own (not the same declaration as signaling's or the streamer's). */
+function ownOptions(spec: OptionSpec, ...parts: OptionSpec[]): OptionSpec {
+  const inherited = new Set(parts.flatMap((p) => Object.values(p)));
+  return Object.fromEntries(Object.entries(spec).filter(([, o]) => !inherited.has(o)));
+}
 
 function table(spec: OptionSpec): string {
   const rows = ['| flag | environment | default | what it does |', '|---|---|---|---|'];
@@ -25,6 +32,13 @@ export function configurationDocs(): string {
     'Generated from the code by `node scripts/config-docs.ts`; do not edit by hand.',
     'Every option is a flag and an environment variable; a flag wins over the environment.',
     'Invalid values stop the process at start with every problem listed.',
+    '',
+    '## gbcast all',
+    '',
+    'Takes every option of `gbcast signaling` and `gbcast streamer` below (one `--log-level`, `--http-host`,',
+    '`--redis-prefix` for both), with these of its own or changed:',
+    '',
+    table(ownOptions(allOptions, signalingOptions, streamerOptions)),
     '',
     '## gbcast streamer',
     '',
