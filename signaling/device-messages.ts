@@ -7,7 +7,7 @@
  * 403 so that it registers again, as GB28181 devices do on a refused keepalive.
  */
 import type { Logger } from '../common/logger.ts';
-import type { DeviceStore } from '../common/redis/device-store.ts';
+import type { DeviceStore } from '../common/store/device-store.ts';
 import type { DeviceQueries } from './device-queries.ts';
 import { readBody } from '../common/manscdp/body.ts';
 import type { SignalingStats } from './metrics.ts';

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SipMessage } from 'sip';
 import type { Logger } from '../common/logger.ts';
-import type { ChannelRecord, DeviceStore } from '../common/redis/device-store.ts';
+import type { ChannelRecord, DeviceStore } from '../common/store/device-store.ts';
 import { buildCatalogQuery, buildDeviceInfoQuery, buildDeviceStatusQuery, buildPtzControl } from '../common/manscdp/build.ts';
 import { ptzCommand, type PtzMove } from '../common/manscdp/ptz.ts';
 import type { CatalogMessage, Channel, DeviceInfoMessage, DeviceStatusMessage } from '../common/manscdp/messages.ts';

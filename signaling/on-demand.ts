@@ -7,8 +7,8 @@
  * so any replica may take any hook and any replica's sweeper stops the stream.
  */
 import type { Logger } from '../common/logger.ts';
-import type { DeviceStore } from '../common/redis/device-store.ts';
-import type { StreamStore } from '../common/redis/stream-store.ts';
+import type { DeviceStore } from '../common/store/device-store.ts';
+import type { StreamStore } from '../common/store/stream-store.ts';
 import { PlayError, type Streams } from './streams.ts';
 
 export interface OnDemandOptions {

@@ -13,7 +13,7 @@
  */
 import type { SipMessage } from 'sip';
 import type { Logger } from '../common/logger.ts';
-import type { DeviceStore } from '../common/redis/device-store.ts';
+import type { DeviceStore } from '../common/store/device-store.ts';
 import { challengeHeader, NonceIssuer, nonceId, parseAuthorization, verifyDigest, type DigestAuthorization } from '../common/sip/digest.ts';
 import { formatGbDate } from '../common/sip/gb-date.ts';
 import { headerText, uriUser } from '../common/sip/parse.ts';

@@ -1,22 +1,21 @@
 /**
  * The signaling process: SIP stack, registrar, device messages (keepalive, query answers), the
- * presence sweeper, and the public HTTP API. All device state lives in Redis (common/redis).
+ * presence sweeper, and the public HTTP API. All device state lives in the store backend
+ * (common/store): Redis, or the in-process store `gbcast all` may give it.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
-import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { ConfigOf } from '../common/config.ts';
 import { registerHealthRoutes } from '../common/http/health.ts';
 import type { Logger } from '../common/logger.ts';
 import { createMetricsRegistry } from '../common/metrics.ts';
 import { defaultPublicAddress } from '../common/network.ts';
-import { connectRedis, waitForRedis } from '../common/redis/connect.ts';
-import { DeviceStore } from '../common/redis/device-store.ts';
-import { redisKeys } from '../common/redis/keys.ts';
-import { StreamStore } from '../common/redis/stream-store.ts';
+import { openRedisBackend, type StoreBackend } from '../common/store/backend.ts';
+import type { DeviceStore } from '../common/store/device-store.ts';
+import type { StreamStore } from '../common/store/stream-store.ts';
 import type { GbcastEvent, MediaTransport } from '../common/contracts.ts';
 import { gbcastVersion } from '../common/version.ts';
 import { publicApi } from './api/api.ts';
@@ -30,7 +29,16 @@ import { registerSignalingMetrics, SignalingStats } from './metrics.ts';
 import { Registrar } from './registrar.ts';
 import { SipStack, type IncomingRequest } from '../common/sip/stack.ts';
 
-export type SignalingConfig = ConfigOf<typeof signalingOptions>;
+/**
+ * `gbcast signaling` requires --redis-url; the class does not when it is given a store backend
+ * (`gbcast all` without Redis).
+ */
+export type SignalingConfig = Omit<ConfigOf<typeof signalingOptions>, 'redisUrl'> & { readonly redisUrl?: string };
+
+export interface SignalingOptions {
+  /** The store to use, owned by the caller (not closed by stop()); else one on `config.redisUrl`. */
+  backend?: StoreBackend;
+}
 
 export class Signaling {
   readonly config: SignalingConfig;
@@ -41,8 +49,9 @@ export class Signaling {
   readonly publicAddress: string;
   /** Every event of the installation (devices, receivers, streamers), as it arrives: for the API's event stream. */
   readonly events = new EventEmitter<{ event: [GbcastEvent] }>();
-  #redis: Redis | undefined;
-  #subscriber: Redis | undefined;
+  readonly #givenBackend: StoreBackend | undefined;
+  #backend: StoreBackend | undefined;
+  #unsubscribe: (() => void) | undefined;
   #store: DeviceStore | undefined;
   #streamStore: StreamStore | undefined;
   #streams: Streams | undefined;
@@ -57,12 +66,18 @@ export class Signaling {
   #sweepFailing = false;
   #stopping = false;
 
-  constructor(config: SignalingConfig, logger: Logger) {
+  constructor(config: SignalingConfig, logger: Logger, options: SignalingOptions = {}) {
     this.config = config;
+    this.#givenBackend = options.backend;
     this.logger = logger;
     this.realm = config.realm ?? config.serverId.slice(0, 10);
     this.publicAddress = config.publicAddress ?? defaultPublicAddress();
     this.registry = createMetricsRegistry({ part: 'signaling' });
+  }
+
+  get backend(): StoreBackend {
+    if (!this.#backend) throw new Error('signaling not started');
+    return this.#backend;
   }
 
   get store(): DeviceStore {
@@ -109,13 +124,9 @@ export class Signaling {
 
   async start(): Promise<void> {
     const c = this.config;
-    const redis = connectRedis(c.redisUrl, this.logger, 'gbcast-signaling');
-    // Many devices at once: let ioredis batch concurrent commands into one round trip.
-    redis.options.enableAutoPipelining = true;
-    this.#redis = redis;
-    await waitForRedis(redis, 10_000);
-    const keys = redisKeys(c.redisPrefix);
-    const store = new DeviceStore(redis, keys);
+    const backend = this.#givenBackend ?? (await this.#openRedis());
+    this.#backend = backend;
+    const store = backend.devices;
     this.#store = store;
 
     const stack = await SipStack.open({
@@ -168,7 +179,7 @@ export class Signaling {
         },
       },
     );
-    this.#streamStore = new StreamStore(redis, keys);
+    this.#streamStore = backend.streams;
     this.#streams = new Streams(
       {
         serverId: c.serverId,
@@ -187,20 +198,10 @@ export class Signaling {
     );
     this.#onDemand = new OnDemand({ idleMs: c.onDemandIdleMs, rtmpBase: c.onDemandRtmpBase }, this.#streams, store, this.#streamStore, this.logger);
     // Events from streamers (a receiver without media) end their streams with a BYE.
-    const subscriber = connectRedis(c.redisUrl, this.logger, 'gbcast-signaling-events');
-    this.#subscriber = subscriber;
-    subscriber.on('message', (_channel: string, text: string) => {
-      let event: GbcastEvent;
-      try {
-        event = JSON.parse(text) as GbcastEvent;
-      } catch {
-        return; // not one of ours
-      }
+    this.#unsubscribe = await backend.subscribe((event) => {
       this.#streams?.onEvent(event);
       this.events.emit('event', event);
     });
-    await waitForRedis(subscriber, 10_000);
-    await subscriber.subscribe(keys.events());
     this.#sweeper = setInterval(() => void this.#sweep(), c.presenceSweepMs);
     this.#sweeper.unref();
 
@@ -225,6 +226,13 @@ export class Signaling {
       { sipPort: stack.port, http: this.#httpUrl, serverId: c.serverId, realm: this.realm, publicAddress: this.publicAddress, version: gbcastVersion },
       'signaling started',
     );
+  }
+
+  async #openRedis(): Promise<StoreBackend> {
+    const c = this.config;
+    if (!c.redisUrl) throw new Error('signaling needs --redis-url or a store backend');
+    // Many devices at once: let ioredis batch concurrent commands into one round trip.
+    return openRedisBackend({ url: c.redisUrl, prefix: c.redisPrefix, logger: this.logger, name: 'gbcast-signaling', autoPipelining: true, waitMs: 10_000 });
   }
 
   #onRequest(request: IncomingRequest): void {
@@ -271,8 +279,7 @@ export class Signaling {
 
   #readiness(): { ready: boolean; reason?: string } {
     if (this.#stopping) return { ready: false, reason: 'shutting down' };
-    if (this.#redis?.status !== 'ready') return { ready: false, reason: 'redis unavailable' };
-    return { ready: true };
+    return this.#backend?.readiness() ?? { ready: false, reason: 'not started' };
   }
 
   async stop(): Promise<void> {
@@ -282,8 +289,8 @@ export class Signaling {
     this.#queries?.stop();
     await this.#http?.close();
     await this.#stack?.close();
-    this.#subscriber?.disconnect();
-    this.#redis?.disconnect();
+    this.#unsubscribe?.();
+    if (!this.#givenBackend) await this.#backend?.close();
     this.logger.info('signaling stopped');
   }
 }

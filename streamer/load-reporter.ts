@@ -4,7 +4,7 @@
  */
 import type { StreamerRecord } from '../common/contracts.ts';
 import type { Logger } from '../common/logger.ts';
-import type { StreamerStore } from '../common/redis/streamer-store.ts';
+import type { StreamerStore } from '../common/store/streamer-store.ts';
 import { streamerRecordTtlSeconds } from '../common/redis/keys.ts';
 
 export interface LoadSnapshot {

@@ -3,7 +3,6 @@
  * HTTP-FLV, metrics and load reports. `gbcast streamer` and the tests both start it through here.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { ConfigOf } from '../common/config.ts';
 import type {
@@ -16,9 +15,8 @@ import type {
 import type { Logger } from '../common/logger.ts';
 import { createMetricsRegistry } from '../common/metrics.ts';
 import { registerHealthRoutes } from '../common/http/health.ts';
-import { connectRedis } from '../common/redis/connect.ts';
-import { redisKeys } from '../common/redis/keys.ts';
-import { StreamerStore } from '../common/redis/streamer-store.ts';
+import { openRedisBackend, type StoreBackend } from '../common/store/backend.ts';
+import type { StreamerStore } from '../common/store/streamer-store.ts';
 import { gbcastVersion } from '../common/version.ts';
 import { defaultPublicAddress } from '../common/network.ts';
 import type { streamerOptions } from './config.ts';
@@ -35,6 +33,14 @@ import { receiverRoutes } from './api/receiver-routes.ts';
 import { httpFlvRoutes } from './api/http-flv-routes.ts';
 
 export type StreamerConfig = ConfigOf<typeof streamerOptions>;
+
+export interface StreamerOptions {
+  /**
+   * The store for load reports, drain requests and events, owned by the caller (not closed by
+   * stop()). Without it the streamer opens one on --redis-url, or runs standalone.
+   */
+  backend?: StoreBackend;
+}
 
 /** An API error with the HTTP status it maps to. */
 export class StreamerApiError extends Error {
@@ -54,7 +60,8 @@ export class Streamer {
   readonly publicAddress: string;
   #rtpPort: RtpPort | undefined;
   #http: FastifyInstance | undefined;
-  #redis: Redis | undefined;
+  readonly #givenBackend: StoreBackend | undefined;
+  #ownBackend: StoreBackend | undefined;
   #store: StreamerStore | undefined;
   #reporter: LoadReporter | undefined;
   #heapTrimTimer: NodeJS.Timeout | undefined;
@@ -62,8 +69,9 @@ export class Streamer {
   #stopping = false;
   #httpUrl = '';
 
-  constructor(config: StreamerConfig, logger: Logger) {
+  constructor(config: StreamerConfig, logger: Logger, options: StreamerOptions = {}) {
     this.config = config;
+    this.#givenBackend = options.backend;
     this.logger = logger;
     this.publicAddress = config.publicAddress ?? defaultPublicAddress();
     this.registry = createMetricsRegistry({ streamer: config.streamerId, pool: config.pool });
@@ -133,9 +141,13 @@ export class Streamer {
     this.#httpUrl =
       c.internalUrl ?? `http://${c.httpHost === '0.0.0.0' || c.httpHost === '::' ? this.publicAddress : c.httpHost}:${httpPort}`;
 
-    if (c.redisUrl) {
-      this.#redis = connectRedis(c.redisUrl, this.logger, `streamer:${c.streamerId}`);
-      this.#store = new StreamerStore(this.#redis, redisKeys(c.redisPrefix));
+    if (!this.#givenBackend && c.redisUrl) {
+      // No wait for Redis: media flows without it, and reports start once it is there.
+      this.#ownBackend = await openRedisBackend({ url: c.redisUrl, prefix: c.redisPrefix, logger: this.logger, name: `streamer:${c.streamerId}` });
+    }
+    const backend = this.#givenBackend ?? this.#ownBackend;
+    if (backend) {
+      this.#store = backend.streamers;
       const meter = new LoadMeter();
       this.#reporter = new LoadReporter({
         intervalMs: c.reportIntervalMs,
@@ -155,7 +167,7 @@ export class Streamer {
           return { activeStreams: this.table.size, ...meter.sample(bytes) };
         },
         isDraining: () => this.#draining,
-        onDrainRequested: () => this.drain('requested through redis'),
+        onDrainRequested: () => this.drain(`requested through the ${backend.kind} store`),
       });
       this.#reporter.start();
     }
@@ -171,7 +183,7 @@ export class Streamer {
         http: this.#httpUrl,
         udpRecvBufferBytes: this.udpRecvBufferBytes,
         udpReceiver: this.#rtpPort.udpReceiver,
-        redis: Boolean(c.redisUrl),
+        store: backend?.kind ?? 'none',
       },
       'streamer started',
     );
@@ -316,7 +328,7 @@ export class Streamer {
     await this.#http?.close();
     await this.#reporter?.stop();
     if (this.#store) await this.#store.remove(this.config.streamerId, this.config.pool).catch(() => undefined);
-    this.#redis?.disconnect();
+    await this.#ownBackend?.close();
     this.logger.info('streamer stopped');
   }
 }

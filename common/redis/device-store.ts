@@ -1,5 +1,6 @@
 /**
- * Devices in Redis: registration, presence, what they told us, their channels and credentials.
+ * Devices in Redis (the DeviceStore contract, common/store/device-store.ts): registration,
+ * presence, what they told us, their channels and credentials.
  *
  * Signaling keeps no per-device state in memory: every replica reads and writes here, so any of
  * them can take a device's next packet, and a replica holds nothing per device (the memory target
@@ -8,58 +9,17 @@
  * replicas sweeping at once publish one event.
  */
 import type { Redis } from 'ioredis';
-import type { DeviceOfflineReason } from '../contracts.ts';
+import type {
+  AuthPrepared,
+  ChannelRecord,
+  DeviceInfo,
+  DeviceRecord,
+  DeviceStore,
+  KeepaliveResult,
+  RegistrationInput,
+} from '../store/device-store.ts';
 import type { RedisKeys } from './keys.ts';
 import { takeDue } from './schedule.ts';
-
-/** The hash `{p}device:{id}`; numbers are ms timestamps or counts, strings what the device sent. */
-export interface DeviceRecord {
-  id: string;
-  online: boolean;
-  transport: 'UDP' | 'TCP';
-  ip: string;
-  port: number;
-  registeredAt: number;
-  /** When the registration runs out (0 after an unregister). */
-  expiresAt: number;
-  lastKeepaliveAt: number;
-  name?: string;
-  manufacturer?: string;
-  model?: string;
-  firmware?: string;
-  channelCount?: number;
-  /** Set by the operator from the GbCamera, else the default pool. */
-  pool?: string;
-  /** From DeviceStatus: OK or ERROR, recording ON/OFF, the device's clock. */
-  status?: string;
-  recording?: string;
-  deviceTime?: string;
-}
-
-export interface ChannelRecord {
-  id: string;
-  name?: string;
-  manufacturer?: string;
-  model?: string;
-  status?: 'ON' | 'OFF';
-  parentId?: string;
-  address?: string;
-  ptzType?: number;
-  longitude?: number;
-  latitude?: number;
-  [field: string]: unknown;
-}
-
-export interface RegistrationInput {
-  id: string;
-  transport: 'UDP' | 'TCP';
-  ip: string;
-  port: number;
-  now: number;
-  expiresAt: number;
-  /** When the device counts as offline without a keepalive (≤ expiresAt). */
-  deadline: number;
-}
 
 const REGISTER = `
 local key, devices, presence, channel = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -138,15 +98,6 @@ local fresh = redis.call('SET', KEYS[4], '1', 'PX', ARGV[1], 'NX')
 return {f[1] or false, f[2] or false, f[3] or false, fresh and 1 or 0}
 `;
 
-export interface AuthPrepared {
-  deviceFailures: number;
-  ipFailures: number;
-  /** The device's own password, if it has one. */
-  credential: string | undefined;
-  /** False when the nonce use was claimed before: a replay. */
-  nonceFresh: boolean;
-}
-
 type ScriptClient = Redis & {
   gbAuthPrepare(...args: (string | number)[]): Promise<(string | number | null)[]>;
   gbRegister(...args: (string | number)[]): Promise<number>;
@@ -154,8 +105,6 @@ type ScriptClient = Redis & {
   gbKeepalive(...args: (string | number)[]): Promise<number>;
   gbSweep(...args: (string | number)[]): Promise<number>;
 };
-
-export type KeepaliveResult = 'unknown' | 'alive' | 'back-online';
 
 function defineScripts(redis: Redis): ScriptClient {
   const r = redis as ScriptClient;
@@ -174,7 +123,7 @@ function num(v: string | undefined): number {
   return Number.isFinite(n) ? n : 0;
 }
 
-export class DeviceStore {
+export class RedisDeviceStore implements DeviceStore {
   readonly #redis: ScriptClient;
   readonly #keys: RedisKeys;
 
@@ -249,7 +198,6 @@ export class DeviceStore {
     return takeDue(this.#redis, this.#keys.queryDue(), now, limit);
   }
 
-
   async setCredential(id: string, password: string): Promise<void> {
     await this.#redis.set(this.#keys.credential(id), password);
   }
@@ -257,8 +205,6 @@ export class DeviceStore {
   async deleteCredential(id: string): Promise<void> {
     await this.#redis.del(this.#keys.credential(id));
   }
-
-
 
   /** Counts a failed attempt; the window starts at the first failure. */
   async recordAuthFailure(id: string, ip: string, windowMs: number): Promise<void> {
@@ -297,7 +243,7 @@ export class DeviceStore {
   }
 
   /** What a DeviceInfo answer said. */
-  async saveInfo(id: string, info: Partial<Pick<DeviceRecord, 'name' | 'manufacturer' | 'model' | 'firmware' | 'status' | 'recording' | 'deviceTime'>>): Promise<void> {
+  async saveInfo(id: string, info: DeviceInfo): Promise<void> {
     const fields: string[] = [];
     for (const [k, v] of Object.entries(info)) if (v !== undefined && v !== '') fields.push(k, String(v));
     if (fields.length > 0 && (await this.#redis.exists(this.#keys.device(id))) === 1) await this.#redis.hset(this.#keys.device(id), ...fields);
@@ -353,6 +299,3 @@ function toRecord(h: Record<string, string>): DeviceRecord {
     deviceTime: h.deviceTime,
   };
 }
-
-/** Offline reasons, for metrics labels. */
-export const deviceOfflineReasons: readonly DeviceOfflineReason[] = ['unregistered', 'expired', 'keepalive-timeout'];

@@ -9,16 +9,16 @@
  * | `{p}streamer:{id}` | string | JSON StreamerRecord (common/contracts.ts) | that streamer, every 2 s | 3 report intervals (6 s) |
  * | `{p}pool:{pool}:load` | sorted set | member = streamer id, score = load (see `loadScore`) | that streamer, every 2 s; signaling's pick script adds 1 per reservation | none; members whose record expired are removed by readers |
  * | `{p}pools` | set | pool names that have had a streamer | streamers | none |
- * | `{p}streamer:{id}:drain` | string | "1" when the operator asks that streamer to drain | operator | none |
+ * | `{p}streamer:{id}:drain` | string | "1" when the operator asks that streamer to drain | operator (`StreamerStore.requestDrain`) | none |
  * | `{p}events` | pub/sub channel | JSON GbcastEvent (common/contracts.ts) | streamers, signaling | — |
- * | `{p}device:{id}` | hash | DeviceRecord fields (common/redis/device-store.ts): where the device is (transport, ip, port), registration and keepalive times, online flag, what it said about itself | signaling | none (kept while known) |
+ * | `{p}device:{id}` | hash | DeviceRecord fields (common/store/device-store.ts): where the device is (transport, ip, port), registration and keepalive times, online flag, what it said about itself | signaling | none (kept while known) |
  * | `{p}devices` | sorted set | member = device id, score 0 (listed in id order with ZRANGEBYLEX) | signaling | none |
  * | `{p}presence` | sorted set | member = device id, score = ms timestamp when it goes offline unless it registers or keeps alive again | signaling; swept by every replica | none |
  * | `{p}device:{id}:channels` | hash | channel id → JSON ChannelRecord (from its Catalog) | signaling | none |
  * | `{p}credential:{id}` | string | the device's SIP password | API now, operator (GbCamera Secret) later | none |
  * | `{p}nonce:{nonce id}` | string | "1": this nonce (and nonce count) was used; a second use is a replay | signaling | the nonce lifetime |
  * | `{p}authfail:device:{id}`, `{p}authfail:ip:{ip}` | string | failed digest attempts in the current window | signaling | the lockout window |
- * | `{p}stream:{streamId}` | hash | StreamSession (common/redis/stream-store.ts): channel, streamer, SSRC, the SIP dialog | signaling | none (removed when the stream ends) |
+ * | `{p}stream:{streamId}` | hash | StreamSession (common/store/stream-store.ts): channel, streamer, SSRC, the SIP dialog | signaling | none (removed when the stream ends) |
  * | `{p}streams` | set | stream ids | signaling | none |
  * | `{p}channel-stream:{deviceId}:{channelId}` | string | the stream id of the channel's running stream (one per channel) | signaling | none |
  * | `{p}ssrc:{ssrc}` | string | the stream id holding that SSRC | signaling | none |

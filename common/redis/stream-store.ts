@@ -1,44 +1,13 @@
 /**
- * Stream sessions in Redis: which channel streams where, the SIP dialog that carries it, the SSRCs
- * in use, and the atomic least-loaded streamer pick.
- *
- * Any signaling replica can end any stream (an API call, the device's BYE, a streamer's no-media
- * event): everything needed to send the BYE and close the receiver is in the session record.
+ * Stream sessions in Redis (the StreamStore contract, common/store/stream-store.ts): which channel
+ * streams where, the SIP dialog that carries it, the SSRCs in use, and the atomic least-loaded
+ * streamer pick.
  */
 import type { Redis } from 'ioredis';
 import type { MediaTransport, StreamerRecord } from '../contracts.ts';
+import type { StreamSession, StreamStore } from '../store/stream-store.ts';
 import { drainingScoreBase, type RedisKeys } from './keys.ts';
 import { takeDue } from './schedule.ts';
-
-/** The hash `{p}stream:{streamId}`. */
-export interface StreamSession {
-  streamId: string;
-  deviceId: string;
-  channelId: string;
-  ssrc: string;
-  transport: MediaTransport;
-  streamerId: string;
-  /** The streamer's internal API base URL. */
-  streamerUrl: string;
-  streamerAddress: string;
-  streamerPort: number;
-  rtmpUrl?: string;
-  flvUrl: string;
-  /** 'inviting' until the device answered 200 and was ACKed, then 'live'. */
-  state: 'inviting' | 'live';
-  createdAt: number;
-  /** The dialog, for the BYE: Call-ID, our From tag, the device's To tag, our last CSeq. */
-  callId: string;
-  fromTag: string;
-  toTag?: string;
-  cseq: number;
-  /** Where the device's SIP packets come from and which transport they use. */
-  sipTransport: 'UDP' | 'TCP';
-  sipIp: string;
-  sipPort: number;
-  /** The request URI for in-dialog requests (the device's Contact, else the INVITE's URI). */
-  remoteTarget: string;
-}
 
 /**
  * Picks the least-loaded live, non-draining streamer of a pool and counts one more stream on it at
@@ -72,12 +41,20 @@ if n <= 1 then redis.call('DEL', KEYS[1]) return 0 end
 return redis.call('DECR', KEYS[1])
 `;
 
+/** HSET only while the stream exists, so a late update never resurrects a removed stream's hash. */
+const UPDATE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`;
+
 type ScriptClient = Redis & {
   gbPickStreamer(...args: (string | number)[]): Promise<string | null>;
   gbViewerLeft(...args: (string | number)[]): Promise<number>;
+  gbUpdateStream(...args: (string | number)[]): Promise<number>;
 };
 
-export class StreamStore {
+export class RedisStreamStore implements StreamStore {
   readonly #redis: ScriptClient;
   readonly #keys: RedisKeys;
 
@@ -86,6 +63,7 @@ export class StreamStore {
     if (typeof r.gbPickStreamer !== 'function') {
       redis.defineCommand('gbPickStreamer', { numberOfKeys: 1, lua: PICK });
       redis.defineCommand('gbViewerLeft', { numberOfKeys: 1, lua: VIEWER_LEFT });
+      redis.defineCommand('gbUpdateStream', { numberOfKeys: 1, lua: UPDATE });
     }
     this.#redis = r;
     this.#keys = keys;
@@ -179,7 +157,7 @@ export class StreamStore {
   async update(streamId: string, fields: Partial<StreamSession>): Promise<void> {
     const flat: string[] = [];
     for (const [k, v] of Object.entries(fields)) if (v !== undefined) flat.push(k, String(v));
-    if (flat.length > 0) await this.#redis.hset(this.#keys.stream(streamId), ...flat);
+    if (flat.length > 0) await this.#redis.gbUpdateStream(this.#keys.stream(streamId), ...flat);
   }
 
   async get(streamId: string): Promise<StreamSession | undefined> {

@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { GbcastEvent, StreamerRecord } from '../contracts.ts';
+import type { StreamerStore } from '../store/streamer-store.ts';
 import { loadScore, type RedisKeys } from './keys.ts';
 
-/** The streamer side of the load table and the events channel (see keys.ts for the layout). */
-export class StreamerStore {
+/** The streamer side of the load table and the events channel in Redis (see keys.ts for the layout). */
+export class RedisStreamerStore implements StreamerStore {
   readonly #redis: Redis;
   readonly #keys: RedisKeys;
 
@@ -26,6 +27,10 @@ export class StreamerStore {
   /** Removes the streamer from the load table (on shutdown). */
   async remove(id: string, pool: string): Promise<void> {
     await this.#redis.multi().del(this.#keys.streamer(id)).zrem(this.#keys.poolLoad(pool), id).exec();
+  }
+
+  async requestDrain(id: string): Promise<void> {
+    await this.#redis.set(this.#keys.streamerDrain(id), '1');
   }
 
   /** True when the operator has asked this streamer to drain. */

@@ -1,0 +1,44 @@
+/** The streamer side of the store in this process (the StreamerStore contract, ../streamer-store.ts). */
+import type { GbcastEvent, StreamerRecord } from '../../contracts.ts';
+import { loadScore } from '../../redis/keys.ts';
+import type { StreamerStore } from '../streamer-store.ts';
+import type { StreamerPool } from './streamer-pool.ts';
+
+export class MemoryStreamerStore implements StreamerStore {
+  readonly #pool: StreamerPool;
+  readonly #publish: (event: GbcastEvent) => void;
+
+  constructor(pool: StreamerPool, publish: (event: GbcastEvent) => void) {
+    this.#pool = pool;
+    this.#publish = publish;
+  }
+
+  async report(record: StreamerRecord, ttlSeconds: number): Promise<void> {
+    const p = this.#pool;
+    p.records.set(record.id, JSON.stringify(record), ttlSeconds * 1000);
+    let scores = p.scores.get(record.pool);
+    if (!scores) p.scores.set(record.pool, (scores = new Map()));
+    scores.set(record.id, loadScore(record.activeStreams, record.cpuPercent, record.draining));
+  }
+
+  async remove(id: string, pool: string): Promise<void> {
+    this.#pool.records.delete(id);
+    this.#pool.scores.get(pool)?.delete(id);
+  }
+
+  async requestDrain(id: string): Promise<void> {
+    this.#pool.drainRequests.add(id);
+  }
+
+  async isDrainRequested(id: string): Promise<boolean> {
+    return this.#pool.drainRequests.has(id);
+  }
+
+  async publishEvent(event: GbcastEvent): Promise<void> {
+    this.#publish(event);
+  }
+
+  async listPool(pool: string): Promise<StreamerRecord[]> {
+    return this.#pool.liveRecords(pool);
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The streamer side of the store: the load table signaling picks from, drain requests, and the
+ * events channel. Implementations: `RedisStreamerStore` (common/redis/streamer-store.ts) and
+ * `MemoryStreamerStore` (common/store/memory/).
+ */
+import type { GbcastEvent, StreamerRecord } from '../contracts.ts';
+
+export interface StreamerStore {
+  /**
+   * Writes the record, live for `ttlSeconds` (a streamer that stops reporting disappears from
+   * listPool, listStreamers and the pick after that), and the streamer's load score in its pool
+   * (common/redis/keys.ts `loadScore`: draining ones sort after every live one), in one step.
+   */
+  report(record: StreamerRecord, ttlSeconds: number): Promise<void>;
+
+  /** Removes the streamer's record and its place in the pool (on shutdown). */
+  remove(id: string, pool: string): Promise<void>;
+
+  /** Asks the streamer to drain (the operator's request); it sees it at its next report. */
+  requestDrain(id: string): Promise<void>;
+
+  /** True when a drain was requested for this streamer. */
+  isDrainRequested(id: string): Promise<boolean>;
+
+  /** Publishes on the installation's events channel: every subscriber of the backend gets it once. */
+  publishEvent(event: GbcastEvent): Promise<void>;
+
+  /** Live records of a pool's streamers, least loaded first. */
+  listPool(pool: string): Promise<StreamerRecord[]>;
+}
