@@ -7,9 +7,11 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 echo "node $(node --version)"
 echo "== typecheck"
 tsc -p tsconfig.json
+tsc -p console/tsconfig.json
 echo "== build"
 bash scripts/build-native.sh
 tsc -p tsconfig.build.json
+node scripts/build-console.ts
 echo "== lint"
 eslint --max-warnings 0 .
 echo "== tests"

@@ -22,6 +22,9 @@ export class SignalingStats {
   /** Setup times (ms) of successful plays since the last scrape; drained into a histogram. */
   inviteSetupMs: number[] = [];
   streamsEnded: Record<string, number> = {};
+  /** Clients of GET /api/v1/events connected now, and those dropped for not keeping up. */
+  eventClients = 0;
+  eventClientsDropped = 0;
 }
 
 function splitPairs(values: Record<string, number>, firstLabel: string): { labels: Record<string, string>; value: number }[] {
@@ -104,6 +107,8 @@ export function registerSignalingMetrics(registry: Registry, signaling: Signalin
       }
     },
   });
+  scrapedGauge(registry, 'gbcast_signaling_event_stream_clients', 'Clients of the API\'s event stream (GET /api/v1/events) connected now.', () => s.eventClients);
+  scrapedCounter(registry, 'gbcast_signaling_event_stream_clients_dropped_total', 'Event stream clients disconnected because they did not keep up.', undefined, () => s.eventClientsDropped);
   scrapedCounter(registry, 'gbcast_signaling_sip_udp_kernel_drops_total', 'SIP datagrams the kernel dropped because the socket buffer was full.', undefined, () => readUdpDrops(signaling.sipPort));
   scrapedGauge(registry, 'gbcast_signaling_sip_tcp_connections_total', 'SIP TCP connections accepted or opened since start.', () => sip().tcpConnections);
 }

@@ -22,6 +22,7 @@ import { publicApi } from './api/api.ts';
 import { Streams } from './streams.ts';
 import { OnDemand } from './on-demand.ts';
 import { hookRoutes } from './api/hook-routes.ts';
+import { consoleRoutes } from './console-routes.ts';
 import type { signalingOptions } from './config.ts';
 import { DeviceMessages } from './device-messages.ts';
 import { DeviceQueries } from './device-queries.ts';
@@ -218,6 +219,7 @@ export class Signaling {
     registerHealthRoutes(app, this.registry, () => this.#readiness());
     await app.register(publicApi, { prefix: '/api/v1' });
     await app.register(hookRoutes, { prefix: '/hooks' });
+    await app.register(consoleRoutes);
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     const address = await app.listen({ host: c.httpHost, port: c.httpPort });
     this.#http = app;

@@ -1,5 +1,5 @@
 /**
- * The public HTTP API under /api/v1: devices, streams, streamers. With --api-token every route
+ * The public HTTP API under /api/v1: devices, streams, streamers, the event stream. With --api-token every route
  * needs `Authorization: Bearer <token>` (health and metrics stay open for probes and Prometheus).
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -7,6 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { deviceRoutes } from './device-routes.ts';
 import { streamRoutes } from './stream-routes.ts';
 import { ptzRoutes } from './ptz-routes.ts';
+import { eventRoutes } from './event-routes.ts';
 
 function tokenMatches(header: string | undefined, token: string): boolean {
   if (!header?.startsWith('Bearer ')) return false;
@@ -27,4 +28,5 @@ export const publicApi: FastifyPluginAsync = async (app) => {
   await app.register(deviceRoutes);
   await app.register(streamRoutes);
   await app.register(ptzRoutes);
+  await app.register(eventRoutes);
 };

@@ -1,6 +1,7 @@
 /**
  * Devices and their channels, as Redis knows them.
  *   GET /api/v1/devices?after=&limit=         devices in id order, paged by the last id seen
+ *       &q=&online=true|false                 …only those matching (see searchDevices)
  *   GET /api/v1/devices/:deviceId             one device
  *   GET /api/v1/devices/:deviceId/channels    its channels (from its last complete catalog)
  *   PUT /api/v1/devices/:deviceId/credential  its own SIP password (the operator writes it from a GbCamera Secret)
@@ -35,27 +36,111 @@ const deviceSchema = {
 
 const errorSchema = { type: 'object', properties: { error: { type: 'string' } } } as const;
 
+export interface DeviceFilter {
+  /** An id prefix, or a case-insensitive part of the name, manufacturer, model or IP address. */
+  q?: string;
+  online?: boolean;
+}
+
+/** What a search looks at in a device record (any store's). */
+export interface SearchableDevice {
+  id: string;
+  online: boolean;
+  ip: string;
+  name?: string;
+  manufacturer?: string;
+  model?: string;
+}
+
+export function deviceMatches(device: SearchableDevice, filter: DeviceFilter): boolean {
+  if (filter.online !== undefined && device.online !== filter.online) return false;
+  if (!filter.q) return true;
+  const q = filter.q.toLowerCase();
+  if (device.id.toLowerCase().startsWith(q)) return true;
+  for (const text of [device.name, device.manufacturer, device.model, device.ip]) if (text?.toLowerCase().includes(q)) return true;
+  return false;
+}
+
+export interface DeviceSearchResult<D> {
+  devices: D[];
+  /** Where to continue (the last id looked at); absent when the end of the list was reached. */
+  next?: string;
+  /** Devices looked at. */
+  scanned: number;
+}
+
+/**
+ * Filters the store's id-ordered pages: works with any store that can list in id order, and costs
+ * at most `scanLimit` records per call. A call that reaches the limit before it found `limit`
+ * matches answers what it found (maybe none) and a `next` cursor, so the client continues.
+ */
+export async function searchDevices<D extends SearchableDevice>(
+  list: (after: string | undefined, limit: number) => Promise<D[]>,
+  filter: DeviceFilter,
+  after: string | undefined,
+  limit: number,
+  scanLimit = 20_000,
+  pageSize = 500,
+): Promise<DeviceSearchResult<D>> {
+  const devices: D[] = [];
+  let cursor = after;
+  let scanned = 0;
+  while (scanned < scanLimit) {
+    const want = Math.min(pageSize, scanLimit - scanned);
+    const page = await list(cursor, want);
+    for (const device of page) {
+      scanned++;
+      cursor = device.id;
+      if (!deviceMatches(device, filter)) continue;
+      devices.push(device);
+      if (devices.length === limit) return { devices, next: device.id, scanned };
+    }
+    if (page.length < want) return { devices, scanned };
+  }
+  return { devices, next: cursor, scanned };
+}
+
 export const deviceRoutes: FastifyPluginAsync = async (app) => {
   const signaling = app.signaling;
 
-  app.get<{ Querystring: { after?: string; limit?: number } }>(
+  app.get<{ Querystring: { after?: string; limit?: number; q?: string; online?: boolean } }>(
     '/devices',
     {
       schema: {
+        summary: 'Devices in id order, optionally filtered',
+        description:
+          'Paged by id: pass the answer\'s `next` as `after` for the next page (no `next`: the end). With `q` or `online`, each call ' +
+          'looks at no more than 20,000 devices: it may answer fewer than `limit` (even none) with a `next` to continue from.',
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { after: deviceId, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+          properties: {
+            after: deviceId,
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            q: { type: 'string', maxLength: 128, description: 'an id prefix, or part of the name, manufacturer, model or IP address (any case)' },
+            online: { type: 'boolean', description: 'only online (true) or offline (false) devices' },
+          },
         },
         response: {
-          200: { type: 'object', properties: { devices: { type: 'array', items: deviceSchema }, next: { type: 'string' } } },
+          200: {
+            type: 'object',
+            properties: {
+              devices: { type: 'array', items: deviceSchema },
+              next: { type: 'string' },
+              scanned: { type: 'integer', description: 'devices looked at (filtered calls)' },
+            },
+          },
         },
       },
     },
     async (req) => {
       const limit = req.query.limit ?? 100;
-      const devices = await signaling.store.list(req.query.after, limit);
-      return { devices, ...(devices.length === limit ? { next: devices[devices.length - 1].id } : {}) };
+      const q = req.query.q?.trim();
+      if (!q && req.query.online === undefined) {
+        const devices = await signaling.store.list(req.query.after, limit);
+        return { devices, ...(devices.length === limit ? { next: devices[devices.length - 1].id } : {}) };
+      }
+      return searchDevices((after, n) => signaling.store.list(after, n), { q, online: req.query.online }, req.query.after, limit);
     },
   );
 

@@ -1,15 +1,17 @@
 /**
  * Streams and streamers.
  *   POST   /api/v1/devices/:deviceId/channels/:channelId/play   {rtmpUrl?, transport?} → the stream (idempotent per channel)
- *   GET    /api/v1/streams                                       running streams
+ *   GET    /api/v1/streams                                       running streams, with live numbers from their streamers
  *   DELETE /api/v1/streams/:streamId                             stop: BYE to the device, receiver closed
  *   GET    /api/v1/streamers                                     the streamer pool(s) from the load table
+ *   GET    /api/v1/summary                                       counts for a dashboard: devices, online, streams, streamers
  * Errors answer {error, reason}: reason is a stable word (device-offline, no-streamer, invite-timeout,
  * invite-486, streamer-unreachable, …) for programs; error is for people.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { MediaTransport } from '../../common/contracts.ts';
 import { PlayError } from '../streams.ts';
+import { StreamNumbersReader } from './stream-numbers.ts';
 
 const id = { type: 'string', pattern: '^[0-9A-Za-z_.-]{1,64}$' } as const;
 const errorSchema = { type: 'object', properties: { error: { type: 'string' }, reason: { type: 'string' } } } as const;
@@ -40,6 +42,35 @@ const streamSchema = {
     flvUrl: { type: 'string' },
     state: { type: 'string' },
     createdAt: { type: 'integer' },
+    streamer: { type: 'object', properties: { id: { type: 'string' }, address: { type: 'string' }, port: { type: 'integer' } } },
+    ageMs: { type: 'integer', description: 'time since the play started' },
+    bitrateIn: { type: 'integer', description: 'media bits/s the streamer receives (absent when the streamer did not answer)' },
+    bytesIn: { type: 'integer' },
+    viewers: { type: 'integer', description: 'flvViewers + rtmpViewers' },
+    flvViewers: { type: 'integer', description: 'HTTP-FLV viewers on the streamer' },
+    rtmpViewers: { type: 'integer', description: 'RTMP viewers counted by the play hooks' },
+    receiverState: { type: 'string', enum: ['waiting', 'receiving'] },
+    videoCodec: { type: 'string' },
+    audioCodec: { type: 'string' },
+    lastPacketAt: { type: 'integer' },
+    streamerReachable: { type: 'boolean', description: 'false when the streamer did not answer within 1 s: its numbers are absent' },
+  },
+} as const;
+
+const streamerSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    pool: { type: 'string' },
+    address: { type: 'string', description: 'public media address' },
+    port: { type: 'integer', description: 'public RTP port (UDP and TCP)' },
+    url: { type: 'string', description: 'internal API base URL' },
+    activeStreams: { type: 'integer' },
+    bitrateIn: { type: 'integer' },
+    cpuPercent: { type: 'number' },
+    draining: { type: 'boolean' },
+    updatedAt: { type: 'integer' },
+    version: { type: 'string' },
   },
 } as const;
 
@@ -72,9 +103,37 @@ export const streamRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.get('/streams', { schema: { response: { 200: { type: 'object', properties: { streams: { type: 'array', items: streamSchema } } } } } }, async () => ({
-    streams: await signaling.streamStore.list(),
-  }));
+  const numbers = new StreamNumbersReader({ timeoutMs: 1000 });
+  app.get(
+    '/streams',
+    {
+      schema: {
+        summary: 'Running streams, with live numbers',
+        description: 'Each distinct streamer is asked once for its receivers (1 s timeout); a streamer that does not answer leaves its streams\' numbers absent.',
+        response: { 200: { type: 'object', properties: { streams: { type: 'array', items: streamSchema } } } },
+      },
+    },
+    async () => {
+      const sessions = await signaling.streamStore.list();
+      const live = await numbers.read(sessions, (s) => signaling.streamStore.viewerCount(s.deviceId, s.channelId));
+      return {
+        streams: sessions.map((s) => ({
+          streamId: s.streamId,
+          deviceId: s.deviceId,
+          channelId: s.channelId,
+          ssrc: s.ssrc,
+          transport: s.transport,
+          streamerId: s.streamerId,
+          rtmpUrl: s.rtmpUrl,
+          flvUrl: s.flvUrl,
+          state: s.state,
+          createdAt: s.createdAt,
+          streamer: { id: s.streamerId, address: s.streamerAddress, port: s.streamerPort },
+          ...live.get(s.streamId),
+        })),
+      };
+    },
+  );
 
   app.delete<{ Params: { streamId: string } }>(
     '/streams/:streamId',
@@ -86,5 +145,37 @@ export const streamRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.get('/streamers', async () => ({ streamers: await signaling.streamStore.listStreamers() }));
+  app.get(
+    '/streamers',
+    { schema: { summary: 'Live streamers of every pool', response: { 200: { type: 'object', properties: { streamers: { type: 'array', items: streamerSchema } } } } } },
+    async () => ({ streamers: await signaling.streamStore.listStreamers() }),
+  );
+
+  app.get(
+    '/summary',
+    {
+      schema: {
+        summary: 'Counts for a dashboard',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              devices: { type: 'object', properties: { total: { type: 'integer' }, online: { type: 'integer' } } },
+              streams: { type: 'integer' },
+              streamers: { type: 'object', properties: { total: { type: 'integer' }, draining: { type: 'integer' } } },
+            },
+          },
+        },
+      },
+    },
+    async () => {
+      const [total, online, streams, streamers] = await Promise.all([
+        signaling.store.count(),
+        signaling.store.countOnline(),
+        signaling.streamCount(),
+        signaling.streamStore.listStreamers(),
+      ]);
+      return { devices: { total, online }, streams, streamers: { total: streamers.length, draining: streamers.filter((s) => s.draining).length } };
+    },
+  );
 };

@@ -1,0 +1,157 @@
+/**
+ * Watches a channel: play through the API (idempotent per channel: a running stream is shared),
+ * then the stream's HTTP-FLV from its streamer into a <video> with mpegts.js (Media Source
+ * Extensions). Low latency: no stash buffer, latency chasing. G.711 audio (most GB28181 cameras)
+ * cannot go through MSE: when the demuxer refuses the audio, the player starts again video-only.
+ */
+import mpegts from 'mpegts.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { play, stopStream } from './api.ts';
+import { bitrate } from './format.ts';
+import { PtzPad } from './ptz.tsx';
+import type { Channel, PlayResult } from './types.ts';
+
+type Status = { kind: 'starting' | 'waiting' | 'playing' | 'retrying' } | { kind: 'error'; message: string };
+
+const maxRetries = 5;
+
+export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; channel: Channel; ptz: 'ptz' | 'fixed' | 'unknown'; onClose: () => void }) {
+  const video = useRef<HTMLVideoElement>(null);
+  const [stream, setStream] = useState<PlayResult>();
+  const [status, setStatus] = useState<Status>({ kind: 'starting' });
+  const [info, setInfo] = useState<{ width?: number; height?: number; codec?: string; kbps?: number; dropped?: number; audio: boolean }>({ audio: true });
+  const [attempt, setAttempt] = useState(0);
+  const [withAudio, setWithAudio] = useState(true);
+  const [stopping, setStopping] = useState(false);
+
+  // 1. Ask signaling for the stream (once per channel, and again after errors).
+  useEffect(() => {
+    let cancelled = false;
+    setStatus({ kind: 'starting' });
+    play(deviceId, channel.id).then(
+      (result) => {
+        if (!cancelled) setStream(result);
+      },
+      (err: unknown) => {
+        if (!cancelled) setStatus({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
+      },
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [deviceId, channel.id, attempt]);
+
+  // 2. Play its HTTP-FLV.
+  useEffect(() => {
+    const element = video.current;
+    if (!stream || !element) return;
+    if (!mpegts.isSupported()) {
+      setStatus({ kind: 'error', message: 'This browser has no Media Source Extensions: open the FLV URL in a player instead.' });
+      return;
+    }
+    setStatus({ kind: 'waiting' });
+    const player = mpegts.createPlayer(
+      { type: 'flv', isLive: true, url: stream.flvUrl, cors: true, hasVideo: true, ...(withAudio ? {} : { hasAudio: false }) },
+      {
+        enableWorker: false,
+        enableStashBuffer: false,
+        lazyLoad: false,
+        autoCleanupSourceBuffer: true,
+        liveBufferLatencyChasing: true,
+        liveBufferLatencyMaxLatency: 2,
+        liveBufferLatencyMinRemain: 0.3,
+      },
+    );
+    let done = false;
+    player.on(mpegts.Events.ERROR, (type: string, detail: string, data: { msg?: string } | undefined) => {
+      if (done) return;
+      done = true;
+      const message = `${detail || type}${data?.msg ? `: ${data.msg}` : ''}`;
+      if (withAudio && /audio/i.test(message)) {
+        setInfo((i) => ({ ...i, audio: false }));
+        setWithAudio(false); // G.711 and friends: play the video alone
+        return;
+      }
+      if (attempt < maxRetries) {
+        setStatus({ kind: 'retrying' });
+        setTimeout(() => setAttempt((a) => a + 1), 1500);
+      } else setStatus({ kind: 'error', message });
+    });
+    player.on(mpegts.Events.MEDIA_INFO, (mi: { width?: number; height?: number; videoCodec?: string; hasAudio?: boolean }) => {
+      setInfo((i) => ({ ...i, width: mi.width, height: mi.height, codec: mi.videoCodec }));
+    });
+    player.on(mpegts.Events.STATISTICS_INFO, (s: { speed?: number; droppedFrames?: number }) => {
+      setInfo((i) => ({ ...i, kbps: s.speed !== undefined ? s.speed * 8 : undefined, dropped: s.droppedFrames }));
+    });
+    const onPlaying = () => setStatus({ kind: 'playing' });
+    element.addEventListener('playing', onPlaying);
+    player.attachMediaElement(element);
+    player.load();
+    void Promise.resolve(player.play()).catch(() => undefined);
+    return () => {
+      done = true;
+      element.removeEventListener('playing', onPlaying);
+      player.pause();
+      player.unload();
+      player.detachMediaElement();
+      player.destroy();
+    };
+  }, [stream, withAudio, attempt]);
+
+  const stop = async () => {
+    if (!stream) return onClose();
+    setStopping(true);
+    try {
+      await stopStream(stream.streamId);
+    } catch {
+      // already gone
+    }
+    onClose();
+  };
+
+  const statusText =
+    status.kind === 'starting'
+      ? 'starting the stream…'
+      : status.kind === 'waiting'
+        ? 'waiting for video…'
+        : status.kind === 'retrying'
+          ? 'reconnecting…'
+          : status.kind === 'error'
+            ? status.message
+            : '';
+
+  return (
+    <section class="player" data-testid="player" data-state={status.kind} aria-label={`Video of ${channel.name ?? channel.id}`}>
+      <div class="player-head">
+        <strong class="ellipsis">{channel.name ?? channel.id}</strong>
+        <span class="muted small">
+          {info.width ? `${info.width}×${info.height}` : ''}
+          {info.codec ? ` ${info.codec.split('.')[0]}` : ''}
+          {info.kbps !== undefined ? ` · ${bitrate(info.kbps * 1000)}` : ''}
+          {!info.audio ? ' · no audio (codec not playable here)' : ''}
+        </span>
+        <div class="spacer" />
+        <button type="button" class="small danger-outline" data-testid="player-stop" disabled={stopping} onClick={stop} title="End the stream for every viewer">
+          Stop stream
+        </button>
+        <button type="button" class="icon" aria-label="Close player" data-testid="player-close" onClick={onClose}>
+          ×
+        </button>
+      </div>
+      <div class="video-box">
+        <video ref={video} data-testid="player-video" muted autoplay playsInline controls={false} />
+        {status.kind !== 'playing' && (
+          <div class={status.kind === 'error' ? 'video-overlay error' : 'video-overlay'} data-testid="player-status">
+            {statusText}
+            {status.kind === 'error' && (
+              <button type="button" class="small" onClick={() => setAttempt((a) => (a >= maxRetries ? 0 : a + 1))}>
+                Retry
+              </button>
+            )}
+          </div>
+        )}
+      </div>
+      {ptz !== 'fixed' && <PtzPad deviceId={deviceId} channelId={channel.id} collapsed={ptz === 'unknown'} />}
+    </section>
+  );
+}

@@ -1,0 +1,80 @@
+/** Shapes of the signaling API's answers, as the console uses them (see /openapi.json). */
+import type { GbcastEvent, MediaTransport, StreamerRecord } from '../common/contracts.ts';
+
+export type { GbcastEvent, MediaTransport };
+export type Streamer = StreamerRecord;
+
+export interface Device {
+  id: string;
+  online: boolean;
+  transport: 'UDP' | 'TCP';
+  ip: string;
+  port: number;
+  registeredAt: number;
+  expiresAt: number;
+  lastKeepaliveAt: number;
+  name?: string;
+  manufacturer?: string;
+  model?: string;
+  firmware?: string;
+  channelCount?: number;
+  pool?: string;
+  status?: string;
+}
+
+export interface DevicePage {
+  devices: Device[];
+  next?: string;
+  scanned?: number;
+}
+
+export interface Channel {
+  id: string;
+  name?: string;
+  manufacturer?: string;
+  model?: string;
+  status?: string;
+  address?: string;
+  /** GB/T 28181 PTZType: 1 dome, 2 half-dome, 3 fixed box, 4 remote-controlled box. */
+  ptzType?: number;
+}
+
+export interface Stream {
+  streamId: string;
+  deviceId: string;
+  channelId: string;
+  transport: MediaTransport;
+  streamerId: string;
+  rtmpUrl?: string;
+  flvUrl: string;
+  state: 'inviting' | 'live';
+  createdAt: number;
+  streamer?: { id: string; address: string; port: number };
+  ageMs?: number;
+  bitrateIn?: number;
+  bytesIn?: number;
+  viewers?: number;
+  flvViewers?: number;
+  rtmpViewers?: number;
+  receiverState?: 'waiting' | 'receiving';
+  videoCodec?: string;
+  audioCodec?: string;
+  streamerReachable?: boolean;
+}
+
+export interface PlayResult {
+  streamId: string;
+  flvUrl: string;
+  rtmpUrl?: string;
+  transport: MediaTransport;
+  reused: boolean;
+  streamer: { id: string; address: string; port: number };
+}
+
+export interface Summary {
+  devices: { total: number; online: number };
+  streams: number;
+  streamers: { total: number; draining: number };
+}
+
+export type PtzAction = 'left' | 'right' | 'up' | 'down' | 'up-left' | 'up-right' | 'down-left' | 'down-right' | 'zoom-in' | 'zoom-out' | 'stop';
