@@ -15,6 +15,8 @@ if [[ "${1:-}" == "--test" ]]; then
   command -v sipp >/dev/null || need_debs+=(sip-tester)
   # The native UDP receiver is compiled at build time; the tests run the streamer with it.
   command -v cc >/dev/null || need_debs+=(gcc libc6-dev)
+  # The console's browser test drives Debian's Chromium (test/support/browser.ts), with fonts for Latin and Chinese names.
+  command -v chromium >/dev/null || need_debs+=(chromium fonts-liberation fonts-wqy-microhei)
 fi
 if ((${#need_debs[@]})); then
   sudo=""

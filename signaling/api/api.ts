@@ -3,7 +3,7 @@
  * needs `Authorization: Bearer <token>` (health and metrics stay open for probes and Prometheus).
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import { deviceRoutes } from './device-routes.ts';
 import { streamRoutes } from './stream-routes.ts';
 import { ptzRoutes } from './ptz-routes.ts';
@@ -25,6 +25,14 @@ export const publicApi: FastifyPluginAsync = async (app) => {
       }
     });
   }
+  // A request the schema refuses says what is wrong (the response schemas would otherwise strip the message).
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.validation || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)) {
+      return reply.code(err.statusCode ?? 400).send({ error: err.message, reason: 'invalid-request' });
+    }
+    app.signaling.logger.error({ err, url: req.url }, 'API request failed');
+    return reply.code(500).send({ error: 'internal error', reason: 'internal' });
+  });
   await app.register(deviceRoutes);
   await app.register(streamRoutes);
   await app.register(ptzRoutes);

@@ -80,6 +80,10 @@ export const streamRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Params: { deviceId: string; channelId: string }; Body: { rtmpUrl?: string; transport?: MediaTransport } | undefined }>(
     '/devices/:deviceId/channels/:channelId/play',
     {
+      // `curl -X POST …/play` sends no body: that is a play with the defaults.
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
       schema: {
         params: { type: 'object', properties: { deviceId: id, channelId: id } },
         body: {
