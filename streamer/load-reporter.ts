@@ -48,6 +48,8 @@ export class LoadReporter {
   readonly #options: LoadReporterOptions;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
+  #followUp: Promise<void> | undefined;
+  #stopped = false;
   lastReportOk = false;
   last: StreamerRecord | undefined;
 
@@ -61,9 +63,20 @@ export class LoadReporter {
     this.#timer.unref();
   }
 
-  /** Writes a report now (also used right after draining starts, so signaling stops picking at once). */
+  /**
+   * Writes a report now (also used right after draining starts, so signaling stops picking at once).
+   * During a report, one more follows it: the running one may have measured before the change (a
+   * drain requested through the store is noticed inside a report).
+   */
   reportNow(): Promise<void> {
-    if (this.#running) return this.#running;
+    if (this.#stopped) return Promise.resolve();
+    if (this.#running) {
+      this.#followUp ??= this.#running.then(() => {
+        this.#followUp = undefined;
+        return this.reportNow();
+      });
+      return this.#followUp;
+    }
     this.#running = this.#report().finally(() => {
       this.#running = undefined;
     });
@@ -92,8 +105,10 @@ export class LoadReporter {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#running;
+    await this.#followUp;
   }
 }

@@ -2,11 +2,11 @@
 import { parseConfig } from '../../common/config.ts';
 import { createLogger, silentLogger } from '../../common/logger.ts';
 import { streamerOptions } from '../../streamer/config.ts';
-import { Streamer, type StreamerConfig } from '../../streamer/streamer.ts';
+import { Streamer, type StreamerConfig, type StreamerOptions } from '../../streamer/streamer.ts';
 
 export type StreamerOverrides = Partial<{ -readonly [K in keyof StreamerConfig]: StreamerConfig[K] }>;
 
-export async function startTestStreamer(overrides: StreamerOverrides = {}): Promise<Streamer> {
+export async function startTestStreamer(overrides: StreamerOverrides = {}, options: StreamerOptions = {}): Promise<Streamer> {
   const base = parseConfig(streamerOptions, [], {});
   const config = {
     ...base,
@@ -19,7 +19,7 @@ export async function startTestStreamer(overrides: StreamerOverrides = {}): Prom
     ...overrides,
   } as StreamerConfig;
   const logger = process.env.GBCAST_TEST_LOGS ? createLogger('streamer', 'debug') : silentLogger();
-  const streamer = new Streamer(config, logger);
+  const streamer = new Streamer(config, logger, options);
   await streamer.start();
   return streamer;
 }
