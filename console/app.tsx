@@ -70,7 +70,7 @@ export function App() {
   useInterval(refreshSummary, 15_000, visible);
 
   const counts: Record<Tab, string> = {
-    devices: summary ? `${summary.devices.online.toLocaleString()} / ${summary.devices.total.toLocaleString()}` : '',
+    devices: summary ? `${summary.devices.online.toLocaleString()} online / ${summary.devices.total.toLocaleString()}` : '',
     streams: summary ? String(summary.streams) : '',
     streamers: summary ? `${summary.streamers.total}${summary.streamers.draining ? ` (${summary.streamers.draining} draining)` : ''}` : '',
   };

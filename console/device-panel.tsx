@@ -54,7 +54,10 @@ export function DevicePanel({ device, onClose }: { device: Device; onClose: () =
       </div>
       <dl class="facts">
         <dt>State</dt>
-        <dd>{device.online ? 'online' : 'offline'}{device.status ? ` · ${device.status}` : ''}</dd>
+        <dd>
+          {device.online ? 'online' : 'offline'}
+          {device.online && device.status ? ` · status ${device.status}` : ''}
+        </dd>
         <dt>Address</dt>
         <dd class="mono">
           {device.transport} {device.ip}:{device.port}

@@ -11,16 +11,22 @@ import { bitrate } from './format.ts';
 import { PtzPad } from './ptz.tsx';
 import type { Channel, PlayResult } from './types.ts';
 
-type Status = { kind: 'starting' | 'waiting' | 'playing' | 'retrying' } | { kind: 'error'; message: string };
+type Status = { kind: 'starting' | 'waiting' | 'playing' | 'retrying' | 'ended' } | { kind: 'error'; message: string };
 
 const maxRetries = 5;
+// mpegts.js logs every step to the console: keep its warnings and errors only.
+mpegts.LoggingControl.enableVerbose = false;
+mpegts.LoggingControl.enableDebug = false;
+mpegts.LoggingControl.enableInfo = false;
 
 export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; channel: Channel; ptz: 'ptz' | 'fixed' | 'unknown'; onClose: () => void }) {
   const video = useRef<HTMLVideoElement>(null);
   const [stream, setStream] = useState<PlayResult>();
   const [status, setStatus] = useState<Status>({ kind: 'starting' });
   const [info, setInfo] = useState<{ width?: number; height?: number; codec?: string; kbps?: number; dropped?: number; audio: boolean }>({ audio: true });
+  /** Bumped to play again (after an error, or by hand); automatic retries are counted apart. */
   const [attempt, setAttempt] = useState(0);
+  const autoRetries = useRef(0);
   const [withAudio, setWithAudio] = useState(true);
   const [stopping, setStopping] = useState(false);
 
@@ -63,16 +69,19 @@ export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; 
       },
     );
     let done = false;
-    player.on(mpegts.Events.ERROR, (type: string, detail: string, data: { msg?: string } | undefined) => {
+    player.on(mpegts.Events.ERROR, (type: string, detail: string, data: unknown) => {
       if (done) return;
       done = true;
-      const message = `${detail || type}${data?.msg ? `: ${data.msg}` : ''}`;
+      // Demuxer errors carry a string, network errors {code, msg}.
+      const text = typeof data === 'string' ? data : ((data as { msg?: string } | undefined)?.msg ?? '');
+      const message = `${detail || type}${text ? `: ${text}` : ''}`;
       if (withAudio && /audio/i.test(message)) {
         setInfo((i) => ({ ...i, audio: false }));
         setWithAudio(false); // G.711 and friends: play the video alone
         return;
       }
-      if (attempt < maxRetries) {
+      if (autoRetries.current < maxRetries) {
+        autoRetries.current++;
         setStatus({ kind: 'retrying' });
         setTimeout(() => setAttempt((a) => a + 1), 1500);
       } else setStatus({ kind: 'error', message });
@@ -83,7 +92,14 @@ export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; 
     player.on(mpegts.Events.STATISTICS_INFO, (s: { speed?: number; droppedFrames?: number }) => {
       setInfo((i) => ({ ...i, kbps: s.speed !== undefined ? s.speed * 8 : undefined, dropped: s.droppedFrames }));
     });
-    const onPlaying = () => setStatus({ kind: 'playing' });
+    // The streamer ended the HTTP-FLV response: the stream stopped (stopped, device BYE, no media).
+    player.on(mpegts.Events.LOADING_COMPLETE, () => {
+      if (!done) setStatus({ kind: 'ended' });
+    });
+    const onPlaying = () => {
+      autoRetries.current = 0;
+      setStatus({ kind: 'playing' });
+    };
     element.addEventListener('playing', onPlaying);
     player.attachMediaElement(element);
     player.load();
@@ -96,7 +112,7 @@ export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; 
       player.detachMediaElement();
       player.destroy();
     };
-  }, [stream, withAudio, attempt]);
+  }, [stream, withAudio]);
 
   const stop = async () => {
     if (!stream) return onClose();
@@ -123,14 +139,9 @@ export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; 
   return (
     <section class="player" data-testid="player" data-state={status.kind} aria-label={`Video of ${channel.name ?? channel.id}`}>
       <div class="player-head">
-        <strong class="ellipsis">{channel.name ?? channel.id}</strong>
-        <span class="muted small">
-          {info.width ? `${info.width}×${info.height}` : ''}
-          {info.codec ? ` ${info.codec.split('.')[0]}` : ''}
-          {info.kbps !== undefined ? ` · ${bitrate(info.kbps * 1000)}` : ''}
-          {!info.audio ? ' · no audio (codec not playable here)' : ''}
-        </span>
-        <div class="spacer" />
+        <strong class="ellipsis" title={channel.name ?? channel.id}>
+          {channel.name ?? channel.id}
+        </strong>
         <button type="button" class="small danger-outline" data-testid="player-stop" disabled={stopping} onClick={stop} title="End the stream for every viewer">
           Stop stream
         </button>
@@ -143,13 +154,24 @@ export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; 
         {status.kind !== 'playing' && (
           <div class={status.kind === 'error' ? 'video-overlay error' : 'video-overlay'} data-testid="player-status">
             {statusText}
-            {status.kind === 'error' && (
-              <button type="button" class="small" onClick={() => setAttempt((a) => (a >= maxRetries ? 0 : a + 1))}>
-                Retry
+            {(status.kind === 'error' || status.kind === 'ended') && (
+              <button type="button" class="small" data-testid="player-retry" onClick={() => setAttempt((a) => a + 1)}>
+                Play again
               </button>
             )}
           </div>
         )}
+      </div>
+      <div class="player-stats muted small ellipsis" data-testid="player-stats">
+        {[
+          info.width ? `${info.width}×${info.height}` : '',
+          info.codec ? info.codec.split('.')[0] : '',
+          info.kbps !== undefined ? bitrate(info.kbps * 1000) : '',
+          info.dropped ? `${info.dropped} frames dropped` : '',
+          !info.audio ? 'no audio (its codec cannot play in a browser)' : '',
+        ]
+          .filter(Boolean)
+          .join(' · ')}
       </div>
       {ptz !== 'fixed' && <PtzPad deviceId={deviceId} channelId={channel.id} collapsed={ptz === 'unknown'} />}
     </section>

@@ -26,8 +26,6 @@ export function StreamersView() {
   useEffect(() => subscribeReconnect(load), [load]);
   useEffect(() => subscribeEvents((e) => e.type === 'streamer.draining' && load()), [load]);
 
-  const maxStreams = Math.max(1, ...(streamers ?? []).map((s) => s.activeStreams));
-
   return (
     <section class="pane full" aria-label="Streamers">
       <div class="toolbar">
@@ -44,16 +42,17 @@ export function StreamersView() {
           <thead>
             <tr>
               <th>Streamer</th>
-              <th>Pool</th>
-              <th>Media address</th>
+              <th class="w-pool">Pool</th>
+              <th class="w-addr">Media address</th>
               <th>API</th>
-              <th class="c-right">Streams</th>
-              <th class="c-load">Load</th>
-              <th class="c-right">CPU</th>
-              <th class="c-right">Bitrate in</th>
-              <th>State</th>
-              <th>Version</th>
-              <th class="c-right">Report</th>
+              <th class="c-right w-small">Streams</th>
+              <th class="w-bar" title="Process CPU, percent of one core">
+                CPU
+              </th>
+              <th class="c-right w-num">Bitrate in</th>
+              <th class="w-num">State</th>
+              <th class="w-small">Version</th>
+              <th class="c-right w-num">Report</th>
             </tr>
           </thead>
           <tbody>
@@ -66,12 +65,14 @@ export function StreamersView() {
                 </td>
                 <td class="mono muted small ellipsis">{s.url}</td>
                 <td class="c-right">{s.activeStreams}</td>
-                <td class="c-load">
-                  <div class="bar" title={`${s.activeStreams} streams`}>
-                    <div class="bar-fill" style={{ width: `${Math.round((s.activeStreams / maxStreams) * 100)}%` }} />
+                <td>
+                  <div class="cpu">
+                    <div class="bar">
+                      <div class={s.cpuPercent >= 80 ? 'bar-fill hot' : 'bar-fill'} style={{ width: `${Math.min(100, Math.round(s.cpuPercent))}%` }} />
+                    </div>
+                    <span class="small">{Math.round(s.cpuPercent)} %</span>
                   </div>
                 </td>
-                <td class="c-right">{Math.round(s.cpuPercent)} %</td>
                 <td class="c-right">{bitrate(s.bitrateIn)}</td>
                 <td>{s.draining ? <span class="tag warn">draining</span> : <span class="tag ok">serving</span>}</td>
                 <td class="muted small">{s.version}</td>

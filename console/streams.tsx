@@ -56,17 +56,17 @@ export function StreamsView() {
         <table class="grid" data-testid="stream-table">
           <thead>
             <tr>
-              <th>Channel</th>
-              <th>Device</th>
+              <th class="w-id">Channel</th>
+              <th class="w-id">Device</th>
               <th>Streamer</th>
-              <th>Transport</th>
-              <th>State</th>
-              <th class="c-right">Bitrate in</th>
-              <th class="c-right" title="HTTP-FLV viewers on the streamer + RTMP viewers counted by the play hooks">
+              <th class="w-transport">Transport</th>
+              <th class="w-state">State</th>
+              <th class="c-right w-num">Bitrate in</th>
+              <th class="c-right w-small" title="HTTP-FLV viewers on the streamer + RTMP viewers counted by the play hooks">
                 Viewers
               </th>
-              <th class="c-right">Age</th>
-              <th />
+              <th class="c-right w-num">Age</th>
+              <th class="w-action" />
             </tr>
           </thead>
           <tbody>
@@ -76,12 +76,12 @@ export function StreamsView() {
                 <tr key={s.streamId} data-testid="stream-row" data-stream-id={s.streamId} data-channel-id={s.channelId}>
                   <td class="mono">{s.channelId}</td>
                   <td class="mono">{s.deviceId}</td>
-                  <td title={s.streamer ? `${s.streamer.address}:${s.streamer.port}` : undefined}>
-                    <span class="ellipsis">{s.streamerId}</span>
+                  <td title={s.streamer ? `${s.streamerId} · media ${s.streamer.address}:${s.streamer.port}` : s.streamerId}>
+                    {s.streamerId}
                     {s.streamer && <span class="muted mono small"> {s.streamer.address}:{s.streamer.port}</span>}
                   </td>
                   <td>{s.transport}</td>
-                  <td>
+                  <td title={s.videoCodec ? `${s.videoCodec}${s.audioCodec ? ` + ${s.audioCodec}` : ''}` : undefined}>
                     <span class={state === 'receiving' ? 'tag ok' : state === 'streamer not answering' ? 'tag bad' : 'tag'}>{state}</span>
                     {s.videoCodec && <span class="muted small"> {s.videoCodec}{s.audioCodec ? `+${s.audioCodec}` : ''}</span>}
                   </td>
