@@ -7,6 +7,7 @@
 import mpegts from 'mpegts.js';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { play, stopStream } from './api.ts';
+import { subscribeEvents } from './events.ts';
 import { bitrate } from './format.ts';
 import { PtzPad } from './ptz.tsx';
 import type { Channel, PlayResult } from './types.ts';
@@ -14,6 +15,17 @@ import type { Channel, PlayResult } from './types.ts';
 type Status = { kind: 'starting' | 'waiting' | 'playing' | 'retrying' | 'ended' } | { kind: 'error'; message: string };
 
 const maxRetries = 5;
+
+/** Why the streamer closed a receiver (receiver.closed), in words, with what to check. */
+const closeReasons: Record<string, string> = {
+  'no-packets': 'no RTP packet reached the streamer: check the firewall or NAT in front of its media port, and the address in the SDP',
+  'wrong-ssrc': 'packets arrived with another SSRC, from an address the camera did not announce',
+  stopped: 'media flowed, then stopped (camera rebooted or its network dropped)',
+  'connection-closed': 'the camera closed the TCP media connection',
+  'connect-failed': 'the streamer could not connect to the camera (tcp-active)',
+  deleted: 'the stream was stopped',
+  shutdown: 'the streamer shut down',
+};
 // mpegts.js logs every step to the console: keep its warnings and errors only.
 mpegts.LoggingControl.enableVerbose = false;
 mpegts.LoggingControl.enableDebug = false;
@@ -29,6 +41,16 @@ export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; 
   const autoRetries = useRef(0);
   const [withAudio, setWithAudio] = useState(true);
   const [stopping, setStopping] = useState(false);
+  const [closed, setClosed] = useState<{ reason: string; detail?: string }>();
+
+  // The streamer says why it closed this stream's receiver.
+  useEffect(() => {
+    if (!stream) return;
+    setClosed(undefined);
+    return subscribeEvents((e) => {
+      if (e.type === 'receiver.closed' && e.streamId === stream.streamId) setClosed({ reason: e.reason, detail: e.detail });
+    });
+  }, [stream]);
 
   // 1. Ask signaling for the stream (once per channel, and again after errors).
   useEffect(() => {
@@ -132,9 +154,11 @@ export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; 
         ? 'waiting for video…'
         : status.kind === 'retrying'
           ? 'reconnecting…'
-          : status.kind === 'error'
-            ? status.message
-            : '';
+          : status.kind === 'ended'
+            ? `The stream ended${closed ? `: ${closed.reason}` : ''}.`
+            : status.kind === 'error'
+              ? status.message
+              : '';
 
   return (
     <section class="player" data-testid="player" data-state={status.kind} aria-label={`Video of ${channel.name ?? channel.id}`}>
@@ -162,6 +186,12 @@ export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; 
           </div>
         )}
       </div>
+      {closed && (
+        <div class="closed-reason small" role="status" data-testid="player-closed-reason" data-reason={closed.reason}>
+          <strong>{closed.reason}</strong>: {closeReasons[closed.reason] ?? 'the receiver closed'}
+          {closed.detail ? ` (${closed.detail})` : ''}
+        </div>
+      )}
       <div class="player-stats muted small ellipsis" data-testid="player-stats">
         {[
           info.width ? `${info.width}×${info.height}` : '',
