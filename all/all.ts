@@ -89,8 +89,8 @@ export class AllInOne {
     const parts = splitConfig(c, this.password, this.publicAddress);
     try {
       this.#backend = c.redisUrl
-        ? await openRedisBackend({ url: c.redisUrl, prefix: c.redisPrefix, logger: this.#log.all, name: 'gbcast-all', autoPipelining: true })
-        : createMemoryBackend();
+        ? await openRedisBackend({ url: c.redisUrl, prefix: c.redisPrefix, logger: this.#log.all, name: 'gbcast-all', autoPipelining: true, waitMs: 10_000 })
+        : createMemoryBackend({ logger: this.#log.all });
       // The streamer first: its first load report makes it pickable before any camera can register.
       this.#streamer = new Streamer(parts.streamer, this.#log.streamer, { backend: this.#backend });
       await this.#streamer.start();
