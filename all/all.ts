@@ -106,6 +106,7 @@ export class AllInOne {
           channels: c.demoChannels,
           firstDeviceId: c.demoDeviceId,
           video: c.demoVideo,
+          audio: c.demoAudio,
           logger: this.#log.demo,
         });
       }

@@ -39,5 +39,9 @@ export const allOptions = {
     help: 'Demo: Annex-B H.264/H.265 file the cameras stream; defaults to the bundled test pattern (demo/media).',
     defaultText: 'the bundled test pattern',
   }),
+  demoAudio: opt.string({
+    help: 'Demo: audio of the cameras: an ADTS AAC file, pcma or pcmu (a tone; browsers cannot play G.711 from HTTP-FLV), or none; defaults to the bundled beep.',
+    defaultText: 'the bundled beep (AAC)',
+  }),
   demoDeviceId: opt.string({ help: 'Demo: ID of the first simulated camera (the others count up).', default: '34020000001320000001' }),
 };

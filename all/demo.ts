@@ -9,8 +9,9 @@ import { packageRoot } from '../common/package-root.ts';
 import { CameraFleet, loadFleetMedia } from '../camera/sip/fleet.ts';
 import { checkDeviceRange } from '../camera/sip/ids.ts';
 
-/** The bundled test pattern (demo/make-media.sh). */
+/** The bundled test pattern and its beep (demo/make-media.sh). */
 export const demoVideoPath = join(packageRoot, 'demo', 'media', 'test-pattern-360p.h264');
+export const demoAudioPath = join(packageRoot, 'demo', 'media', 'test-beep.aac');
 
 export interface DemoOptions {
   serverId: string;
@@ -21,6 +22,8 @@ export interface DemoOptions {
   channels: number;
   firstDeviceId: string;
   video?: string;
+  /** pcma, pcmu, none, or an ADTS AAC file; the bundled beep by default. */
+  audio?: string;
   logger: Logger;
 }
 
@@ -35,7 +38,7 @@ export class DemoCameras {
   static async start(o: DemoOptions): Promise<DemoCameras> {
     const range = checkDeviceRange(o.firstDeviceId, o.cameras);
     if (range) throw new Error(`demo cameras: ${range}`);
-    const media = { video: o.video ?? demoVideoPath, audio: 'pcma', fps: 25, loop: true };
+    const media = { video: o.video ?? demoVideoPath, audio: o.audio ?? demoAudioPath, fps: 25, loop: true };
     await loadFleetMedia(media);
     const fleet = await CameraFleet.start({
       server: { id: o.serverId, host: '127.0.0.1', port: o.sipPort },
