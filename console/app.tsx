@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { getSummary } from './api.ts';
 import { DevicesView } from './devices.tsx';
-import { connectEvents, publishEvent, publishReconnect, subscribeEvents, type EventStreamState } from './events.ts';
+import { connectEvents, publishEvent, publishReconnect, subscribeEvents, subscribeLocalChange, type EventStreamState } from './events.ts';
 import { useInterval, usePageVisible } from './hooks.ts';
 import { StreamersView } from './streamers.tsx';
 import { StreamsView } from './streams.tsx';
@@ -61,9 +61,11 @@ export function App() {
       onState: setEventState,
     });
     const unsubscribe = subscribeEvents(refreshSoon);
+    const unsubscribeLocal = subscribeLocalChange(refreshSoon);
     return () => {
       stop();
       unsubscribe();
+      unsubscribeLocal();
     };
   }, [refreshSummary, refreshSoon]);
   // Streams and streamers change without events (loads, bitrates): a slow refresh of the counts.

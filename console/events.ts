@@ -128,3 +128,15 @@ export function subscribeReconnect(listener: () => void): () => void {
   reopenListeners.add(listener);
   return () => reopenListeners.delete(listener);
 }
+
+/** Changes this page made itself (a play, a stop): the counts are read again. */
+const changeListeners = new Set<() => void>();
+
+export function publishLocalChange(): void {
+  for (const l of changeListeners) l();
+}
+
+export function subscribeLocalChange(listener: () => void): () => void {
+  changeListeners.add(listener);
+  return () => changeListeners.delete(listener);
+}

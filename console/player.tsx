@@ -7,7 +7,7 @@
 import mpegts from 'mpegts.js';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { play, stopStream } from './api.ts';
-import { subscribeEvents } from './events.ts';
+import { publishLocalChange, subscribeEvents } from './events.ts';
 import { bitrate } from './format.ts';
 import { PtzPad } from './ptz.tsx';
 import type { Channel, PlayResult } from './types.ts';
@@ -58,6 +58,7 @@ export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; 
     setStatus({ kind: 'starting' });
     play(deviceId, channel.id).then(
       (result) => {
+        if (!result.reused) publishLocalChange();
         if (!cancelled) setStream(result);
       },
       (err: unknown) => {
@@ -141,6 +142,7 @@ export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; 
     setStopping(true);
     try {
       await stopStream(stream.streamId);
+      publishLocalChange();
     } catch {
       // already gone
     }

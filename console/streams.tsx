@@ -4,7 +4,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { listStreams, stopStream } from './api.ts';
-import { subscribeEvents, subscribeReconnect } from './events.ts';
+import { publishLocalChange, subscribeEvents, subscribeReconnect } from './events.ts';
 import { bitrate, duration } from './format.ts';
 import { useInterval, usePageVisible } from './hooks.ts';
 import type { Stream } from './types.ts';
@@ -35,6 +35,7 @@ export function StreamsView() {
     setStopping((s) => new Set(s).add(id));
     try {
       await stopStream(id);
+      publishLocalChange();
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     }
