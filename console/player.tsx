@@ -35,7 +35,9 @@ export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; 
   const video = useRef<HTMLVideoElement>(null);
   const [stream, setStream] = useState<PlayResult>();
   const [status, setStatus] = useState<Status>({ kind: 'starting' });
-  const [info, setInfo] = useState<{ width?: number; height?: number; codec?: string; kbps?: number; dropped?: number; audio: boolean }>({ audio: true });
+  const [info, setInfo] = useState<{ width?: number; height?: number; codec?: string; kbps?: number; dropped?: number; audio: boolean; hasAudio?: boolean }>({ audio: true });
+  // Browsers autoplay muted only; the person can unmute.
+  const [muted, setMuted] = useState(true);
   /** Bumped to play again (after an error, or by hand); automatic retries are counted apart. */
   const [attempt, setAttempt] = useState(0);
   const autoRetries = useRef(0);
@@ -110,7 +112,7 @@ export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; 
       } else setStatus({ kind: 'error', message });
     });
     player.on(mpegts.Events.MEDIA_INFO, (mi: { width?: number; height?: number; videoCodec?: string; hasAudio?: boolean }) => {
-      setInfo((i) => ({ ...i, width: mi.width, height: mi.height, codec: mi.videoCodec }));
+      setInfo((i) => ({ ...i, width: mi.width, height: mi.height, codec: mi.videoCodec, hasAudio: mi.hasAudio }));
     });
     player.on(mpegts.Events.STATISTICS_INFO, (s: { speed?: number; droppedFrames?: number }) => {
       setInfo((i) => ({ ...i, kbps: s.speed !== undefined ? s.speed * 8 : undefined, dropped: s.droppedFrames }));
@@ -168,6 +170,22 @@ export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; 
         <strong class="ellipsis" title={channel.name ?? channel.id}>
           {channel.name ?? channel.id}
         </strong>
+        {info.hasAudio && withAudio && (
+          <button
+            type="button"
+            class="small"
+            data-testid="player-mute"
+            aria-pressed={!muted}
+            onClick={() => {
+              const v = video.current;
+              if (!v) return;
+              v.muted = !v.muted;
+              setMuted(v.muted);
+            }}
+          >
+            {muted ? 'Unmute' : 'Mute'}
+          </button>
+        )}
         <button type="button" class="small danger-outline" data-testid="player-stop" disabled={stopping} onClick={stop} title="End the stream for every viewer">
           Stop stream
         </button>
