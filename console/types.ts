@@ -1,42 +1,18 @@
 /** Shapes of the signaling API's answers, as the console uses them (see /openapi.json). */
 import type { GbcastEvent, MediaTransport, StreamerRecord } from '../common/contracts.ts';
+import type { ChannelRecord, DeviceRecord } from '../common/store/device-store.ts';
 
 export type { GbcastEvent, MediaTransport };
 export type Streamer = StreamerRecord;
 
-export interface Device {
-  id: string;
-  online: boolean;
-  transport: 'UDP' | 'TCP';
-  ip: string;
-  port: number;
-  registeredAt: number;
-  expiresAt: number;
-  lastKeepaliveAt: number;
-  name?: string;
-  manufacturer?: string;
-  model?: string;
-  firmware?: string;
-  channelCount?: number;
-  pool?: string;
-  status?: string;
-}
+/** Devices and channels as the API returns them: the store's records. */
+export type Device = DeviceRecord;
+export type Channel = ChannelRecord;
 
 export interface DevicePage {
   devices: Device[];
   next?: string;
   scanned?: number;
-}
-
-export interface Channel {
-  id: string;
-  name?: string;
-  manufacturer?: string;
-  model?: string;
-  status?: string;
-  address?: string;
-  /** GB/T 28181 PTZType: 1 dome, 2 half-dome, 3 fixed box, 4 remote-controlled box. */
-  ptzType?: number;
 }
 
 export interface Stream {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from './support/browser.ts';
-import { startGbcast, type GbcastProcess } from './support/gbcast-process.ts';
+import { loopbackAllFlags, startGbcast, type GbcastProcess } from './support/gbcast-process.ts';
 
 const artifacts = join(import.meta.dirname, '..', 'test-artifacts');
 const password = 'console-test-pw';
@@ -31,14 +31,7 @@ before(async () => {
     `--demo-cameras=${demoCameras}`,
     '--demo-channels=2',
     `--password=${password}`,
-    '--public-address=127.0.0.1',
-    '--sip-host=127.0.0.1',
-    '--http-host=127.0.0.1',
-    '--rtp-host=127.0.0.1',
-    '--sip-port=0',
-    '--http-port=0',
-    '--streamer-http-port=0',
-    '--rtp-port=0',
+    ...loopbackAllFlags,
   ]);
   const running = await all.waitForLog('gbcast all to start', (l) => l.msg === 'gbcast is running', 60_000);
   consoleUrl = String(running.console);

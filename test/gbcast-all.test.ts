@@ -9,6 +9,7 @@ import { parseConfig } from '../common/config.ts';
 import { silentLogger } from '../common/logger.ts';
 import { AllInOne, type AllConfig } from '../all/all.ts';
 import { allOptions } from '../all/config.ts';
+import { loopbackAllFlags } from './support/gbcast-process.ts';
 import { startRedisServer, type RedisServer } from './support/redis-server.ts';
 import { startTestStreamer } from './support/streamer.ts';
 import { waitFor } from './support/wait.ts';
@@ -17,14 +18,7 @@ const quiet = { signaling: silentLogger(), streamer: silentLogger(), demo: silen
 
 function allConfig(extra: string[]): AllConfig {
   return parseConfig(allOptions, [
-    '--public-address=127.0.0.1',
-    '--sip-host=127.0.0.1',
-    '--http-host=127.0.0.1',
-    '--rtp-host=127.0.0.1',
-    '--sip-port=0',
-    '--http-port=0',
-    '--streamer-http-port=0',
-    '--rtp-port=0',
+    ...loopbackAllFlags,
     `--streamer-id=all-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     ...extra,
   ], {});

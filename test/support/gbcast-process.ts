@@ -7,6 +7,18 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+/** `gbcast all` on loopback only, every port picked free (the log says which). */
+export const loopbackAllFlags: readonly string[] = [
+  '--public-address=127.0.0.1',
+  '--sip-host=127.0.0.1',
+  '--http-host=127.0.0.1',
+  '--rtp-host=127.0.0.1',
+  '--sip-port=0',
+  '--http-port=0',
+  '--streamer-http-port=0',
+  '--rtp-port=0',
+];
+
 const bin = fileURLToPath(new URL('../../bin/gbcast.js', import.meta.url));
 
 export interface GbcastProcess {
