@@ -18,4 +18,4 @@ echo "== tests"
 mkdir -p test-artifacts
 node --test --test-concurrency="${GBCAST_TEST_CONCURRENCY:-2}" --test-timeout=300000 \
   --test-reporter=spec --test-reporter-destination=stdout \
-  "common/**/*.test.ts" "streamer/**/*.test.ts" "signaling/**/*.test.ts" "camera/**/*.test.ts" "test/**/*.test.ts"
+  "common/**/*.test.ts" "streamer/**/*.test.ts" "signaling/**/*.test.ts" "camera/**/*.test.ts" "operator/**/*.test.ts" "test/**/*.test.ts"
