@@ -101,6 +101,8 @@ export interface GbStreamServerStatus {
   /** Label selector of the pool's pods, for the scale subresource (HPA, kubectl scale). */
   selector: string;
   pods: GbStreamServerPodStatus[];
+  /** Autoscaling: since when fewer pods would do (the scale-down delay runs from here); kept in status so a restarted operator keeps counting. */
+  lowLoadSince?: string;
   conditions: Condition[];
   observedGeneration: number;
 }
