@@ -1,5 +1,5 @@
 /** `gbcast streamer`: parse config, start, drain and stop on SIGTERM. */
-import { formatHelp, parseConfig, describeConfig } from '../common/config.ts';
+import { ConfigError, formatHelp, parseConfig, describeConfig } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { onShutdownSignal } from '../common/shutdown.ts';
 import { streamerOptions } from './config.ts';
@@ -14,6 +14,7 @@ export async function runStreamer(argv: readonly string[]): Promise<void> {
     return;
   }
   const config = parseConfig(streamerOptions, argv);
+  if (config.publicAddressFromStore && !config.redisUrl) throw new ConfigError(['--public-address-from-store needs --redis-url (the operator writes the address there)']);
   const logger = createLogger('streamer', config.logLevel);
   logger.info({ config: describeConfig(streamerOptions, config) }, 'starting');
   const streamer = new Streamer(config, logger);

@@ -13,6 +13,10 @@ export const streamerOptions = {
     help: 'Address devices send media to (written into the SDP). Defaults to the first non-internal IPv4 address.',
     defaultText: 'first non-internal IPv4 address',
   }),
+  publicAddressFromStore: opt.boolean({
+    help: 'Take the public address from the store, where the operator writes it once it knows the node this pod runs on; until then the streamer is not ready and not offered to signaling.',
+    default: false,
+  }),
   publicPort: opt.int({
     help: 'Public media port when it differs from --rtp-port (NodePort, NAT); defaults to the bound port.',
     ...port,

@@ -18,7 +18,11 @@ export interface LoadReporterOptions {
   store: StreamerStore;
   logger: Logger;
   /** The fixed part of the record. */
-  identity: Pick<StreamerRecord, 'id' | 'pool' | 'address' | 'port' | 'url' | 'version'>;
+  identity: Pick<StreamerRecord, 'id' | 'pool' | 'port' | 'url' | 'version'>;
+  /** The public address; undefined while it is awaited from the store (no report is written until then). */
+  address(): string | undefined;
+  /** The operator wrote a public address for this streamer in the store. */
+  onPublicAddress(address: string): void;
   measure(): LoadSnapshot;
   isDraining(): boolean;
   /** The operator asked this streamer to drain (key present in Redis). */
@@ -51,6 +55,8 @@ export class LoadReporter {
   #followUp: Promise<void> | undefined;
   #stopped = false;
   lastReportOk = false;
+  /** True while no public address is known (--public-address-from-store before the operator wrote one). */
+  awaitingAddress: boolean | undefined;
   last: StreamerRecord | undefined;
 
   constructor(options: LoadReporterOptions) {
@@ -85,18 +91,31 @@ export class LoadReporter {
 
   async #report(): Promise<void> {
     const o = this.#options;
-    const snapshot = o.measure();
-    const record: StreamerRecord = {
-      ...o.identity,
-      ...snapshot,
-      draining: o.isDraining(),
-      updatedAt: Date.now(),
-    };
-    this.last = record;
     try {
+      if (o.address() === undefined) {
+        const { publicAddress } = await o.store.directives(o.identity.id);
+        if (publicAddress === undefined) {
+          if (this.awaitingAddress !== true) o.logger.info('waiting for the operator to write this streamer\'s public address');
+          this.awaitingAddress = true;
+          return;
+        }
+        o.onPublicAddress(publicAddress);
+      }
+      this.awaitingAddress = false;
+      const snapshot = o.measure();
+      const record: StreamerRecord = {
+        ...o.identity,
+        address: o.address() ?? '',
+        ...snapshot,
+        draining: o.isDraining(),
+        updatedAt: Date.now(),
+      };
+      this.last = record;
       await o.store.report(record, streamerRecordTtlSeconds(o.intervalMs));
-      if (!record.draining && (await o.store.isDrainRequested(record.id))) o.onDrainRequested();
-      if (!this.lastReportOk) o.logger.info({ pool: record.pool }, 'reporting load to redis');
+      const directives = await o.store.directives(record.id);
+      if (!record.draining && directives.drain) o.onDrainRequested();
+      if (directives.publicAddress !== undefined && directives.publicAddress !== record.address) o.onPublicAddress(directives.publicAddress);
+      if (!this.lastReportOk) o.logger.info({ pool: record.pool }, 'reporting load to the store');
       this.lastReportOk = true;
     } catch (err) {
       if (this.lastReportOk) o.logger.warn({ err: (err as Error).message }, 'load report failed');

@@ -57,7 +57,7 @@ export class Streamer {
   readonly totals = new IngestTotals();
   readonly registry: Registry;
   readonly table: ReceiverTable;
-  readonly publicAddress: string;
+  #publicAddress: string | undefined;
   #rtpPort: RtpPort | undefined;
   #http: FastifyInstance | undefined;
   readonly #givenBackend: StoreBackend | undefined;
@@ -73,7 +73,8 @@ export class Streamer {
     this.config = config;
     this.#givenBackend = options.backend;
     this.logger = logger;
-    this.publicAddress = config.publicAddress ?? defaultPublicAddress();
+    // With --public-address-from-store the operator tells it (from the pod's node) through the store.
+    this.#publicAddress = config.publicAddressFromStore ? undefined : (config.publicAddress ?? defaultPublicAddress());
     this.registry = createMetricsRegistry({ streamer: config.streamerId, pool: config.pool });
     this.table = new ReceiverTable({
       noMediaTimeoutMs: config.noMediaTimeoutMs,
@@ -82,6 +83,11 @@ export class Streamer {
       onClosed: (r, reason, detail) => this.#onReceiverClosed(r, reason, detail),
     });
     registerStreamerMetrics(this.registry, this);
+  }
+
+  /** The address devices send media to ('' while it is awaited from the store). */
+  get publicAddress(): string {
+    return this.#publicAddress ?? '';
   }
 
   get draining(): boolean {
@@ -139,7 +145,7 @@ export class Streamer {
     this.#http = app;
     const httpPort = Number(new URL(address).port);
     this.#httpUrl =
-      c.internalUrl ?? `http://${c.httpHost === '0.0.0.0' || c.httpHost === '::' ? this.publicAddress : c.httpHost}:${httpPort}`;
+      c.internalUrl ?? `http://${c.httpHost === '0.0.0.0' || c.httpHost === '::' ? (this.#publicAddress ?? defaultPublicAddress()) : c.httpHost}:${httpPort}`;
 
     if (!this.#givenBackend && c.redisUrl) {
       // No wait for Redis: media flows without it, and reports start once it is there.
@@ -156,7 +162,6 @@ export class Streamer {
         identity: {
           id: c.streamerId,
           pool: c.pool,
-          address: this.publicAddress,
           port: this.publicPort,
           url: this.#httpUrl,
           version: gbcastVersion,
@@ -165,6 +170,11 @@ export class Streamer {
           const bytes = this.totals.bytesSinceReport;
           this.totals.bytesSinceReport = 0;
           return { activeStreams: this.table.size, ...meter.sample(bytes) };
+        },
+        address: () => this.#publicAddress,
+        onPublicAddress: (address) => {
+          this.logger.info({ publicAddress: address, was: this.#publicAddress }, 'public address from the store');
+          this.#publicAddress = address;
         },
         isDraining: () => this.#draining,
         onDrainRequested: () => this.drain(`requested through the ${backend.kind} store`),
@@ -192,12 +202,14 @@ export class Streamer {
   readiness(): { ready: boolean; reason?: string } {
     if (this.#stopping) return { ready: false, reason: 'shutting down' };
     if (this.#draining) return { ready: false, reason: 'draining' };
-    if (this.#reporter && !this.#reporter.lastReportOk) return { ready: false, reason: 'load reports to redis failing' };
+    if (this.#publicAddress === undefined) return { ready: false, reason: 'waiting for the public address from the operator (--public-address-from-store)' };
+    if (this.#reporter && !this.#reporter.lastReportOk) return { ready: false, reason: 'load reports to the store failing' };
     return { ready: true };
   }
 
   /** Opens (or, for an identical repeat, returns) a receiver. */
   openReceiver(req: OpenReceiverRequest): OpenReceiverResponse {
+    if (this.#publicAddress === undefined) throw new StreamerApiError(503, 'no public address yet: the operator has not written it to the store');
     const ssrc = parseSsrc(req.ssrc);
     if (ssrc === undefined) throw new StreamerApiError(400, `ssrc must be 1 to 10 decimal digits below 2^32, got "${req.ssrc}"`);
     const response: OpenReceiverResponse = {

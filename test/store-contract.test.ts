@@ -468,11 +468,19 @@ for (const kind of [redisKind(), memoryKind()]) {
         assert.deepEqual((await b.streamers.listPool('p1')).map((s) => s.id), ['s1', 's3']);
       });
 
-      test('drain requests', async () => {
-        assert.equal(await b.streamers.isDrainRequested('s1'), false);
+      test('the operator\'s directives: drain requests and the public address, until cleared', async () => {
+        assert.deepEqual(await b.streamers.directives('s1'), { drain: false });
         await b.streamers.requestDrain('s1');
-        assert.equal(await b.streamers.isDrainRequested('s1'), true);
-        assert.equal(await b.streamers.isDrainRequested('s2'), false);
+        await b.streamers.setPublicAddress('s1', '203.0.113.7');
+        await b.streamers.setPublicAddress('s2', '203.0.113.8');
+        assert.deepEqual(await b.streamers.directives('s1'), { drain: true, publicAddress: '203.0.113.7' });
+        assert.deepEqual(await b.streamers.directives('s2'), { drain: false, publicAddress: '203.0.113.8' });
+        const replica = await f.replica();
+        assert.deepEqual(await replica.streamers.directives('s1'), { drain: true, publicAddress: '203.0.113.7' }, 'every replica sees them');
+        await b.streamers.setPublicAddress('s2', undefined);
+        assert.deepEqual(await b.streamers.directives('s2'), { drain: false });
+        await b.streamers.clearDirectives('s1');
+        assert.deepEqual(await b.streamers.directives('s1'), { drain: false });
       });
 
       test('events: every subscriber gets each one once, in order, never inside the publishing call; unsubscribe stops them', async () => {

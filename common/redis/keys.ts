@@ -10,6 +10,7 @@
  * | `{p}pool:{pool}:load` | sorted set | member = streamer id, score = load (see `loadScore`) | that streamer, every 2 s; signaling's pick script adds 1 per reservation | none; members whose record expired are removed by readers |
  * | `{p}pools` | set | pool names that have had a streamer | streamers | none |
  * | `{p}streamer:{id}:drain` | string | "1" when the operator asks that streamer to drain | operator (`StreamerStore.requestDrain`) | none |
+ * | `{p}streamer:{id}:public-address` | string | the address devices reach that streamer at, from the node its pod runs on (a streamer started with --public-address-from-store waits for it) | operator (`StreamerStore.setPublicAddress`); removed with the drain request when the pod is gone (`clearDirectives`) | none |
  * | `{p}events` | pub/sub channel | JSON GbcastEvent (common/contracts.ts) | streamers, signaling | — |
  * | `{p}device:{id}` | hash | DeviceRecord fields (common/store/device-store.ts): where the device is (transport, ip, port), registration and keepalive times, online flag, what it said about itself | signaling | none (kept while known) |
  * | `{p}devices` | sorted set | member = device id, score 0 (listed in id order with ZRANGEBYLEX) | signaling | none |
@@ -39,6 +40,7 @@ export function redisKeys(prefix: string = defaultKeyPrefix) {
     prefix,
     streamer: (id: string) => `${prefix}streamer:${id}`,
     streamerDrain: (id: string) => `${prefix}streamer:${id}:drain`,
+    streamerPublicAddress: (id: string) => `${prefix}streamer:${id}:public-address`,
     poolLoad: (pool: string) => `${prefix}pool:${pool}:load`,
     pools: () => `${prefix}pools`,
     events: () => `${prefix}events`,

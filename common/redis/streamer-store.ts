@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { GbcastEvent, StreamerRecord } from '../contracts.ts';
-import type { StreamerStore } from '../store/streamer-store.ts';
+import type { StreamerDirectives, StreamerStore } from '../store/streamer-store.ts';
 import { loadScore, type RedisKeys } from './keys.ts';
 
 /** The streamer side of the load table and the events channel in Redis (see keys.ts for the layout). */
@@ -33,9 +33,18 @@ export class RedisStreamerStore implements StreamerStore {
     await this.#redis.set(this.#keys.streamerDrain(id), '1');
   }
 
-  /** True when the operator has asked this streamer to drain. */
-  async isDrainRequested(id: string): Promise<boolean> {
-    return (await this.#redis.exists(this.#keys.streamerDrain(id))) === 1;
+  async setPublicAddress(id: string, address: string | undefined): Promise<void> {
+    if (address) await this.#redis.set(this.#keys.streamerPublicAddress(id), address);
+    else await this.#redis.del(this.#keys.streamerPublicAddress(id));
+  }
+
+  async directives(id: string): Promise<StreamerDirectives> {
+    const [drain, address] = await this.#redis.mget(this.#keys.streamerDrain(id), this.#keys.streamerPublicAddress(id));
+    return address ? { drain: drain !== null, publicAddress: address } : { drain: drain !== null };
+  }
+
+  async clearDirectives(id: string): Promise<void> {
+    await this.#redis.del(this.#keys.streamerDrain(id), this.#keys.streamerPublicAddress(id));
   }
 
   async publishEvent(event: GbcastEvent): Promise<void> {

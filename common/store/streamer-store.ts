@@ -5,6 +5,11 @@
  */
 import type { GbcastEvent, StreamerRecord } from '../contracts.ts';
 
+export interface StreamerDirectives {
+  drain: boolean;
+  publicAddress?: string;
+}
+
 export interface StreamerStore {
   /**
    * Writes the record, live for `ttlSeconds` (a streamer that stops reporting disappears from
@@ -19,8 +24,17 @@ export interface StreamerStore {
   /** Asks the streamer to drain (the operator's request); it sees it at its next report. */
   requestDrain(id: string): Promise<void>;
 
-  /** True when a drain was requested for this streamer. */
-  isDrainRequested(id: string): Promise<boolean>;
+  /**
+   * Tells the streamer the address devices reach it at (the operator's, from the node its pod runs
+   * on); it sees it at its next report. Undefined withdraws it.
+   */
+  setPublicAddress(id: string, address: string | undefined): Promise<void>;
+
+  /** What the operator asked of this streamer: drain, and the public address (one round trip). */
+  directives(id: string): Promise<StreamerDirectives>;
+
+  /** Forgets the operator's directives for a streamer that is gone (its pod was deleted). */
+  clearDirectives(id: string): Promise<void>;
 
   /** Publishes on the installation's events channel: every subscriber of the backend gets it once. */
   publishEvent(event: GbcastEvent): Promise<void>;

@@ -16,6 +16,8 @@ export class StreamerPool {
   /** Pool → streamer id → load score; members outlive their records until a pick drops them. */
   readonly scores = new Map<string, Map<string, number>>();
   readonly drainRequests = new Set<string>();
+  /** The operator's public address per streamer (StreamerStore.setPublicAddress). */
+  readonly publicAddresses = new Map<string, string>();
 
   constructor(now: () => number) {
     this.records = new ExpiringMap(now);

@@ -1,7 +1,7 @@
 /** The streamer side of the store in this process (the StreamerStore contract, ../streamer-store.ts). */
 import type { GbcastEvent, StreamerRecord } from '../../contracts.ts';
 import { loadScore } from '../../redis/keys.ts';
-import type { StreamerStore } from '../streamer-store.ts';
+import type { StreamerDirectives, StreamerStore } from '../streamer-store.ts';
 import type { StreamerPool } from './streamer-pool.ts';
 
 export class MemoryStreamerStore implements StreamerStore {
@@ -30,8 +30,20 @@ export class MemoryStreamerStore implements StreamerStore {
     this.#pool.drainRequests.add(id);
   }
 
-  async isDrainRequested(id: string): Promise<boolean> {
-    return this.#pool.drainRequests.has(id);
+  async setPublicAddress(id: string, address: string | undefined): Promise<void> {
+    if (address) this.#pool.publicAddresses.set(id, address);
+    else this.#pool.publicAddresses.delete(id);
+  }
+
+  async directives(id: string): Promise<StreamerDirectives> {
+    const address = this.#pool.publicAddresses.get(id);
+    const drain = this.#pool.drainRequests.has(id);
+    return address ? { drain, publicAddress: address } : { drain };
+  }
+
+  async clearDirectives(id: string): Promise<void> {
+    this.#pool.drainRequests.delete(id);
+    this.#pool.publicAddresses.delete(id);
   }
 
   async publishEvent(event: GbcastEvent): Promise<void> {
