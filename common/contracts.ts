@@ -28,6 +28,11 @@ export interface StreamerRecord {
   draining: boolean;
   /** Milliseconds since the epoch when this record was written. */
   updatedAt: number;
+  /**
+   * When this streamer process started (ms since the epoch), also in its /healthz answer: a
+   * different value under the same id means the process restarted and lost its receivers.
+   */
+  startedAt?: number;
   /** Version of gbcast that wrote the record. */
   version: string;
 }

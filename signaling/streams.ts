@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { SipMessage } from 'sip';
 import type { GbcastEvent, MediaTransport, OpenReceiverResponse, StreamerRecord } from '../common/contracts.ts';
 import type { Logger } from '../common/logger.ts';
-import type { DeviceRecord, DeviceStore } from '../common/store/device-store.ts';
+import type { DeviceConfig, DeviceRecord, DeviceStore } from '../common/store/device-store.ts';
 import type { StreamSession, StreamStore } from '../common/store/stream-store.ts';
 import { buildPlayOffer, parseAnswer, subjectHeader } from '../common/sip/sdp.ts';
 import { SsrcAllocator } from '../common/sip/ssrc.ts';
@@ -65,7 +65,24 @@ export class PlayError extends Error {
   }
 }
 
-export type StreamEndReason = 'api' | 'device-bye' | 'no-media' | 'receiver-closed' | 'invite-failed' | 'no-viewers' | 'shutdown';
+export type StreamEndReason =
+  | 'api'
+  | 'device-bye'
+  | 'no-media'
+  | 'receiver-closed'
+  | 'invite-failed'
+  | 'no-viewers'
+  | 'shutdown'
+  /** Its streamer stopped answering its health probe, or restarted (and lost the receiver). */
+  | 'streamer-gone'
+  /** Moved off a draining streamer (always-on channels). */
+  | 'streamer-draining';
+
+/** Called after a stream was removed and its BYE answered (or given up on), by the replica that ended it. */
+export type StreamEndListener = (session: StreamSession, reason: StreamEndReason) => void;
+
+/** How long end() waits for the device's answer to the BYE (the transaction goes on without us). */
+const BYE_WAIT_MS = 1000;
 
 interface InviteAnswer {
   response: SipMessage;
@@ -81,6 +98,7 @@ export class Streams {
   readonly #stats: SignalingStats;
   readonly #ssrcs: SsrcAllocator;
   readonly #localTag = randomBytes(4).toString('hex');
+  readonly #endListeners = new Set<StreamEndListener>();
 
   constructor(options: StreamsOptions, stack: SipStack, devices: DeviceStore, store: StreamStore, log: Logger, stats: SignalingStats) {
     this.#options = options;
@@ -92,6 +110,12 @@ export class Streams {
     this.#ssrcs = new SsrcAllocator({ domain: options.realm, startSequence: 1 + Math.floor(Math.random() * 9000) });
   }
 
+  /** Every stream this replica ends is reported to the listener; the returned function unsubscribes. */
+  onEnded(listener: StreamEndListener): () => void {
+    this.#endListeners.add(listener);
+    return () => this.#endListeners.delete(listener);
+  }
+
   async play(deviceId: string, channelId: string, request: PlayRequest): Promise<PlayResult> {
     const started = Date.now();
     const device = await this.#devices.get(deviceId);
@@ -101,7 +125,8 @@ export class Streams {
     const claim = await this.#store.claimChannel(deviceId, channelId, streamId);
     if (!claim.claimed) return this.#existing(claim.streamId, deviceId, channelId, request);
     try {
-      const result = await this.#start(device, channelId, streamId, request);
+      const config = await this.#devices.getConfig(deviceId);
+      const result = await this.#start(device, config, channelId, streamId, request);
       this.#stats.inviteOutcomes.ok++;
       if (this.#stats.inviteSetupMs.length < 10_000) this.#stats.inviteSetupMs.push(Date.now() - started);
       return result;
@@ -143,10 +168,10 @@ export class Streams {
     }
   }
 
-  async #start(device: DeviceRecord, channelId: string, streamId: string, request: PlayRequest): Promise<PlayResult> {
+  async #start(device: DeviceRecord, config: DeviceConfig | undefined, channelId: string, streamId: string, request: PlayRequest): Promise<PlayResult> {
     const o = this.#options;
-    const transport = request.transport ?? o.defaultTransport;
-    const pool = device.pool ?? o.defaultPool;
+    const transport = request.transport ?? config?.transport ?? o.defaultTransport;
+    const pool = config?.pool ?? o.defaultPool;
     const rtmpUrl = request.rtmpUrl ?? (o.rtmpUrlTemplate ? fillTemplate(o.rtmpUrlTemplate, { channelId, deviceId: device.id, streamId }) : undefined);
     let streamer: StreamerRecord | undefined;
     let ssrc: string | undefined;
@@ -176,6 +201,7 @@ export class Streams {
         transport,
         streamerId: streamer.id,
         streamerUrl: streamer.url,
+        streamerStartedAt: streamer.startedAt,
         streamerAddress: opened.address,
         streamerPort: opened.port,
         rtmpUrl,
@@ -307,26 +333,43 @@ export class Streams {
     this.#stack.sendAck(remote, this.#dialogRequest(session, 'ACK', session.cseq));
   }
 
-  #bye(session: StreamSession): Promise<number> {
+  /** Sends the BYE; resolves with the device's final status, or 0 when it did not answer within `waitMs`. */
+  #bye(session: StreamSession, waitMs = Infinity): Promise<number> {
     const remote: SipRemote = { protocol: session.sipTransport, address: session.sipIp, port: session.sipPort };
     return new Promise((resolve) => {
+      const timer = Number.isFinite(waitMs) ? setTimeout(() => resolve(0), waitMs) : undefined;
       this.#stack.request(remote, this.#dialogRequest(session, 'BYE', session.cseq + 1), (response) => {
-        if ((response.status ?? 0) >= 200) resolve(response.status ?? 0);
+        if ((response.status ?? 0) < 200) return;
+        clearTimeout(timer);
+        resolve(response.status ?? 0);
       });
     });
   }
 
-  /** Ends a stream; false when it was not (or no longer) there. */
+  /**
+   * Ends a stream; false when it was not (or no longer) there. Resolves once the device answered
+   * the BYE (at most BYE_WAIT_MS: a device that cannot take a new INVITE for the channel before
+   * hanging up has by then) and the receiver is closed, then tells the end listeners.
+   */
   async end(streamId: string, reason: StreamEndReason, sendBye = true): Promise<boolean> {
     const session = await this.#store.get(streamId);
     if (!session) return false;
     if (!(await this.#store.remove(session))) return false;
     this.#stats.streamsEnded[reason] = (this.#stats.streamsEnded[reason] ?? 0) + 1;
-    this.#log.info({ streamId, deviceId: session.deviceId, channelId: session.channelId, reason }, 'stream ended');
+    this.#log.info({ streamId, deviceId: session.deviceId, channelId: session.channelId, streamer: session.streamerId, reason }, 'stream ended');
+    // The receiver is gone already, or its streamer is (a call to it would only wait for the timeout).
+    const receiverGone = reason === 'receiver-closed' || reason === 'no-media' || reason === 'streamer-gone';
     await Promise.allSettled([
-      sendBye && session.state === 'live' ? this.#bye(session) : Promise.resolve(0),
-      reason === 'receiver-closed' || reason === 'no-media' ? Promise.resolve() : this.#closeReceiver(session.streamerUrl, streamId),
+      sendBye && session.state === 'live' ? this.#bye(session, BYE_WAIT_MS) : Promise.resolve(0),
+      receiverGone ? Promise.resolve() : this.#closeReceiver(session.streamerUrl, streamId),
     ]);
+    for (const listener of this.#endListeners) {
+      try {
+        listener(session, reason);
+      } catch (err) {
+        this.#log.error({ err, streamId }, 'stream end listener failed');
+      }
+    }
     return true;
   }
 

@@ -18,7 +18,7 @@ export interface LoadReporterOptions {
   store: StreamerStore;
   logger: Logger;
   /** The fixed part of the record. */
-  identity: Pick<StreamerRecord, 'id' | 'pool' | 'port' | 'url' | 'version'>;
+  identity: Pick<StreamerRecord, 'id' | 'pool' | 'port' | 'url' | 'version' | 'startedAt'>;
   /** The public address; undefined while it is awaited from the store (no report is written until then). */
   address(): string | undefined;
   /** The operator wrote a public address for this streamer in the store. */

@@ -55,6 +55,8 @@ export class Streamer {
   readonly config: StreamerConfig;
   readonly logger: Logger;
   readonly totals = new IngestTotals();
+  /** In the load record and /healthz: signaling tells a restarted process from the one it picked. */
+  readonly startedAt = Date.now();
   readonly registry: Registry;
   readonly table: ReceiverTable;
   #publicAddress: string | undefined;
@@ -138,7 +140,7 @@ export class Streamer {
       ajv: { customOptions: { removeAdditional: false } },
     });
     app.decorate('streamer', this as Streamer);
-    registerHealthRoutes(app, this.registry, () => this.readiness());
+    registerHealthRoutes(app, this.registry, () => this.readiness(), { startedAt: this.startedAt });
     await app.register(receiverRoutes, { prefix: '/api/v1' });
     await app.register(httpFlvRoutes);
     const address = await app.listen({ host: c.httpHost, port: c.httpPort });
@@ -165,6 +167,7 @@ export class Streamer {
           port: this.publicPort,
           url: this.#httpUrl,
           version: gbcastVersion,
+          startedAt: this.startedAt,
         },
         measure: () => {
           const bytes = this.totals.bytesSinceReport;

@@ -43,6 +43,7 @@ function session(streamId: string, over: Partial<StreamSession> = {}): StreamSes
     transport: 'udp',
     streamerId: 's1',
     streamerUrl: 'http://s1:8081',
+    streamerStartedAt: undefined,
     streamerAddress: '10.1.0.1',
     streamerPort: 10000,
     rtmpUrl: undefined,
@@ -98,7 +99,6 @@ for (const kind of [redisKind(), memoryKind()]) {
           model: undefined,
           firmware: undefined,
           channelCount: 1,
-          pool: undefined,
           status: undefined,
           recording: undefined,
           deviceTime: undefined,
@@ -316,6 +316,73 @@ for (const kind of [redisKind(), memoryKind()]) {
         ]);
         assert.deepEqual(taken.flat().sort(), many);
       });
+
+      test('config: set, get (a copy), replace, delete, for known devices or not; the always-on list follows it', async () => {
+        const [a, c, d] = ids(3);
+        assert.equal(await b.devices.getConfig(a), undefined);
+        const config = {
+          pool: 'edge',
+          name: '北门',
+          transport: 'tcp-active' as const,
+          alwaysOn: [{ channelId: 'c1', rtmpUrl: 'rtmp://x/live/c1' }, { channelId: 'c2' }],
+        };
+        await b.devices.setConfig(a, config);
+        const got = await b.devices.getConfig(a);
+        assert.deepEqual(got, config);
+        got!.alwaysOn.push({ channelId: 'c9' });
+        assert.equal((await b.devices.getConfig(a))?.alwaysOn.length, 2, 'a copy');
+        assert.equal(await b.devices.get(a), undefined, 'a configuration does not make a device');
+        await b.devices.setConfig(c, { alwaysOn: [] });
+        await b.devices.setConfig(d, { alwaysOn: [{ channelId: 'd1' }] });
+        assert.deepEqual(await b.devices.alwaysOnDevices(), [a, d]);
+        const replica = await f.replica();
+        assert.deepEqual(await replica.devices.getConfig(c), { alwaysOn: [] }, 'every replica sees it');
+        await b.devices.setConfig(a, { pool: 'p2', alwaysOn: [] });
+        assert.deepEqual(await b.devices.getConfig(a), { pool: 'p2', alwaysOn: [] }, 'replaced, not merged');
+        assert.deepEqual(await b.devices.alwaysOnDevices(), [d]);
+        await b.devices.deleteConfig(d);
+        await b.devices.deleteConfig(ids(1, 50)[0]);
+        assert.equal(await b.devices.getConfig(d), undefined);
+        assert.deepEqual(await b.devices.alwaysOnDevices(), []);
+      });
+
+      test('always-on schedule: a claim is a lease (due ones move to nextAt and stay), each due one to one caller; setConfig makes a device due at once', async () => {
+        const replica = await f.replica();
+        const [a, c, d] = ids(3);
+        for (const id of [a, c, d]) await b.devices.setConfig(id, { alwaysOn: [{ channelId: 'x' }] });
+        assert.deepEqual((await b.devices.claimDueAlwaysOn(T0, T0 + 1000, 2)).length, 2);
+        const rest = await b.devices.claimDueAlwaysOn(T0, T0 + 1000);
+        assert.equal(rest.length, 1);
+        assert.deepEqual(await b.devices.claimDueAlwaysOn(T0 + 999, T0 + 2000), []);
+        assert.deepEqual((await replica.devices.claimDueAlwaysOn(T0 + 1000, T0 + 2000)).sort(), [a, c, d], 'still scheduled after a claim');
+        await b.devices.setConfig(c, { alwaysOn: [{ channelId: 'x' }, { channelId: 'y' }] });
+        assert.deepEqual(await b.devices.claimDueAlwaysOn(T0 + 1001, T0 + 2000), [c], 'a changed config is due at once');
+        await b.devices.setConfig(d, { alwaysOn: [] });
+        assert.deepEqual((await b.devices.claimDueAlwaysOn(T0 + 5000, T0 + 6000)).sort(), [a, c], 'no always-on channel: off the schedule');
+
+        const many = ids(40, 100);
+        for (const id of many) await b.devices.setConfig(id, { alwaysOn: [{ channelId: 'x' }] });
+        const claimed = await Promise.all([
+          b.devices.claimDueAlwaysOn(T0 + 100, T0 + 10_000, 7),
+          replica.devices.claimDueAlwaysOn(T0 + 100, T0 + 10_000, 7),
+          b.devices.claimDueAlwaysOn(T0 + 100, T0 + 10_000, 500),
+          replica.devices.claimDueAlwaysOn(T0 + 100, T0 + 10_000, 500),
+        ]);
+        assert.deepEqual(claimed.flat().sort(), many);
+      });
+
+      test('always-on backoff: per channel, lives its TTL', async () => {
+        const [a] = ids(1);
+        assert.equal(await b.devices.alwaysOnBackoff(a, 'c1'), undefined);
+        await b.devices.setAlwaysOnBackoff(a, 'c1', { failures: 3, notBefore: T0 + 4000 }, 150);
+        await b.devices.setAlwaysOnBackoff(a, 'c2', { failures: 1, notBefore: T0 }, 60_000);
+        assert.deepEqual(await b.devices.alwaysOnBackoff(a, 'c1'), { failures: 3, notBefore: T0 + 4000 });
+        await f.elapse(200);
+        assert.equal(await b.devices.alwaysOnBackoff(a, 'c1'), undefined, 'forgotten after its TTL');
+        assert.deepEqual(await b.devices.alwaysOnBackoff(a, 'c2'), { failures: 1, notBefore: T0 });
+        await b.devices.setAlwaysOnBackoff(a, 'c2', { failures: 2, notBefore: T0 + 1 }, 60_000);
+        assert.deepEqual(await b.devices.alwaysOnBackoff(a, 'c2'), { failures: 2, notBefore: T0 + 1 });
+      });
     });
 
     describe('streams', () => {
@@ -379,6 +446,21 @@ for (const kind of [redisKind(), memoryKind()]) {
         assert.equal(await b.streams.channelStreamId(s.deviceId, s.channelId), 'st2');
         assert.equal(await b.streams.claimSsrc(s.ssrc, 'st3'), false);
         assert.equal(await b.streams.remove({ ...s, streamId: 'st2' }), true);
+      });
+
+      test('listOnStreamer: the sessions of one streamer, oldest first; removed ones leave it; the start time of its streamer round-trips', async () => {
+        const a = session('st-a', { streamerId: 's1', createdAt: T0 + 20, streamerStartedAt: T0 - 5000 });
+        const c = session('st-c', { streamerId: 's1', createdAt: T0 + 10, ssrc: '0100000002', callId: 'call-c' });
+        const d = session('st-d', { streamerId: 's2', streamerUrl: 'http://s2:8081', ssrc: '0100000003', callId: 'call-d' });
+        for (const s of [a, c, d]) await b.streams.save(s);
+        assert.deepEqual(await b.streams.listOnStreamer('s1'), [c, a]);
+        assert.deepEqual(await b.streams.listOnStreamer('s2'), [d]);
+        assert.deepEqual(await b.streams.listOnStreamer('s3'), []);
+        assert.equal((await b.streams.get('st-a'))?.streamerStartedAt, T0 - 5000);
+        assert.equal(await b.streams.remove({ streamId: 'st-a', deviceId: a.deviceId, channelId: a.channelId, ssrc: a.ssrc, callId: a.callId }), true);
+        assert.deepEqual((await b.streams.listOnStreamer('s1')).map((s) => s.streamId), ['st-c']);
+        await b.streams.remove(c);
+        assert.deepEqual(await b.streams.listOnStreamer('s1'), []);
       });
 
       test('viewers never below 0; a join cancels the idle stop; idle stops due earliest first, each once', async () => {
@@ -481,6 +563,33 @@ for (const kind of [redisKind(), memoryKind()]) {
         assert.deepEqual(await b.streamers.directives('s2'), { drain: false });
         await b.streamers.clearDirectives('s1');
         assert.deepEqual(await b.streamers.directives('s1'), { drain: false });
+      });
+
+      test('probe schedule: a report puts a streamer on it once, due at once; a claim is a lease carrying the record and the start a probe saw; dropProbe until the next report', async () => {
+        const replica = await f.replica();
+        await b.streamers.report(streamer('s1', { startedAt: T0 - 100 }), 60);
+        await b.streamers.report(streamer('s2'), 60);
+        const first = (await b.streamers.claimDueProbes(T0, T0 + 1000)).sort((x, y) => (x.id < y.id ? -1 : 1));
+        assert.deepEqual(first, [
+          { id: 's1', record: streamer('s1', { startedAt: T0 - 100 }) },
+          { id: 's2', record: streamer('s2') },
+        ]);
+        await b.streamers.report(streamer('s1', { startedAt: T0 - 100, activeStreams: 2 }), 60);
+        assert.deepEqual(await b.streamers.claimDueProbes(T0 + 999, T0 + 2000), [], 'a report does not move a scheduled probe');
+        await b.streamers.setProbedStart('s1', T0 - 100);
+        const [second, other] = await Promise.all([b.streamers.claimDueProbes(T0 + 1000, T0 + 2000), replica.streamers.claimDueProbes(T0 + 1000, T0 + 2000)]);
+        const all = [...second, ...other].sort((x, y) => (x.id < y.id ? -1 : 1));
+        assert.deepEqual(all.map((t) => t.id), ['s1', 's2'], 'each due probe to one caller');
+        assert.equal(all[0].probedStartedAt, T0 - 100);
+        assert.equal(all[0].record?.activeStreams, 2);
+
+        await b.streamers.remove('s1', 'p1');
+        const gone = (await b.streamers.claimDueProbes(T0 + 2000, T0 + 3000)).find((t) => t.id === 's1');
+        assert.deepEqual(gone, { id: 's1', probedStartedAt: T0 - 100 }, 'still probed without a record');
+        await b.streamers.dropProbe('s1');
+        assert.deepEqual((await b.streamers.claimDueProbes(T0 + 3000, T0 + 4000)).map((t) => t.id), ['s2']);
+        await b.streamers.report(streamer('s1', { startedAt: T0 + 3500 }), 60);
+        assert.deepEqual(await b.streamers.claimDueProbes(T0 + 3500, T0 + 4000), [{ id: 's1', record: streamer('s1', { startedAt: T0 + 3500 }) }], 'back, with what probes saw forgotten');
       });
 
       test('events: every subscriber gets each one once, in order, never inside the publishing call; unsubscribe stops them', async () => {

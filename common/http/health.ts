@@ -8,11 +8,13 @@ export interface Readiness {
 }
 
 /**
- * `/healthz` (the process serves requests: liveness must not depend on Redis or peers),
- * `/readyz` (the part can do its job now) and `/metrics` (Prometheus text format).
+ * `/healthz` (the process serves requests: liveness must not depend on Redis or peers; `identity`
+ * is added to its answer), `/readyz` (the part can do its job now) and `/metrics` (Prometheus text
+ * format).
  */
-export function registerHealthRoutes(app: FastifyInstance, registry: Registry, readiness: () => Readiness): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+export function registerHealthRoutes(app: FastifyInstance, registry: Registry, readiness: () => Readiness, identity: Record<string, unknown> = {}): void {
+  const healthy = { status: 'ok', ...identity };
+  app.get('/healthz', async () => healthy);
   app.get('/readyz', async (_req, reply) => {
     const r = readiness();
     reply.code(r.ready ? 200 : 503);

@@ -10,16 +10,19 @@
  */
 import type { Redis } from 'ioredis';
 import type {
+  AlwaysOnBackoff,
   AuthPrepared,
   ChannelRecord,
+  DeviceConfig,
   DeviceInfo,
   DeviceRecord,
   DeviceStore,
   KeepaliveResult,
   RegistrationInput,
 } from '../store/device-store.ts';
+import { parseDeviceConfig } from '../store/device-store.ts';
 import type { RedisKeys } from './keys.ts';
-import { takeDue } from './schedule.ts';
+import { claimDue, takeDue } from './schedule.ts';
 
 const REGISTER = `
 local key, devices, presence, channel = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -276,6 +279,47 @@ export class RedisDeviceStore implements DeviceStore {
     }
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
+
+  async setConfig(id: string, config: DeviceConfig): Promise<void> {
+    const k = this.#keys;
+    const tx = this.#redis.multi().set(k.deviceConfig(id), JSON.stringify(config));
+    if (config.alwaysOn.length > 0) tx.zadd(k.alwaysOn(), 0, id);
+    else tx.zrem(k.alwaysOn(), id);
+    await tx.exec();
+  }
+
+  async getConfig(id: string): Promise<DeviceConfig | undefined> {
+    const text = await this.#redis.get(this.#keys.deviceConfig(id));
+    return text === null ? undefined : parseDeviceConfig(text);
+  }
+
+  async deleteConfig(id: string): Promise<void> {
+    await this.#redis.multi().del(this.#keys.deviceConfig(id)).zrem(this.#keys.alwaysOn(), id).exec();
+  }
+
+  async alwaysOnDevices(): Promise<string[]> {
+    return (await this.#redis.zrange(this.#keys.alwaysOn(), '0', '-1')).sort();
+  }
+
+  async claimDueAlwaysOn(now: number, nextAt: number, limit = 200): Promise<string[]> {
+    return claimDue(this.#redis, this.#keys.alwaysOn(), now, nextAt, limit);
+  }
+
+  async alwaysOnBackoff(id: string, channelId: string): Promise<AlwaysOnBackoff | undefined> {
+    const text = await this.#redis.get(this.#keys.alwaysOnBackoff(id, channelId));
+    if (text === null) return undefined;
+    try {
+      const b = JSON.parse(text) as AlwaysOnBackoff;
+      return { failures: Number(b.failures) || 0, notBefore: Number(b.notBefore) || 0 };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async setAlwaysOnBackoff(id: string, channelId: string, backoff: AlwaysOnBackoff, ttlMs: number): Promise<void> {
+    const value = JSON.stringify({ failures: backoff.failures, notBefore: backoff.notBefore });
+    await this.#redis.set(this.#keys.alwaysOnBackoff(id, channelId), value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+  }
 }
 
 function toRecord(h: Record<string, string>): DeviceRecord {
@@ -293,7 +337,6 @@ function toRecord(h: Record<string, string>): DeviceRecord {
     model: h.model,
     firmware: h.firmware,
     channelCount: h.channelCount === undefined ? undefined : num(h.channelCount),
-    pool: h.pool,
     status: h.status,
     recording: h.recording,
     deviceTime: h.deviceTime,

@@ -28,6 +28,12 @@
  * | `{p}viewers:{deviceId}:{channelId}` | string | viewers an RTMP server reported through its play hooks | signaling | none |
  * | `{p}query-due` | sorted set | member = device id, score = ms timestamp of its next DeviceInfo/Catalog/DeviceStatus refresh | signaling; swept by every replica | none |
  * | `{p}ondemand-idle` | sorted set | member = `{deviceId}:{channelId}`, score = ms timestamp after which its stream stops if still unwatched | signaling; swept by every replica | none |
+ * | `{p}device:{id}:config` | string | JSON DeviceConfig (common/store/device-store.ts): pool, name, transport, always-on channels | operator (GbCamera), API | none |
+ * | `{p}always-on` | sorted set | member = device id whose config has always-on channels, score = ms timestamp of its next check (a replica that claims it moves it on) | `setConfig` (due at once), `deleteConfig`; claimed by every replica | none |
+ * | `{p}always-on-backoff:{deviceId}:{channelId}` | string | JSON AlwaysOnBackoff: failures in a row, not before when | signaling | forgotten a while after the last failure |
+ * | `{p}streamer-streams:{streamerId}` | set | stream ids of the sessions on that streamer | signaling, with the session | none (members leave with their streams) |
+ * | `{p}streamer-probe` | sorted set | member = streamer id, score = ms timestamp of its next liveness probe (a replica that claims it moves it on) | streamers add themselves when they report; claimed by every signaling replica; removed when found gone | none |
+ * | `{p}streamer-probe-started` | hash | streamer id → the process start time (ms) its last successful probe saw | signaling | none (removed with the probe entry) |
  */
 
 export const defaultKeyPrefix = 'gbcast:';
@@ -61,6 +67,12 @@ export function redisKeys(prefix: string = defaultKeyPrefix) {
     viewers: (deviceId: string, channelId: string) => `${prefix}viewers:${deviceId}:${channelId}`,
     onDemandIdle: () => `${prefix}ondemand-idle`,
     queryDue: () => `${prefix}query-due`,
+    deviceConfig: (id: string) => `${prefix}device:${id}:config`,
+    alwaysOn: () => `${prefix}always-on`,
+    alwaysOnBackoff: (deviceId: string, channelId: string) => `${prefix}always-on-backoff:${deviceId}:${channelId}`,
+    streamerStreams: (streamerId: string) => `${prefix}streamer-streams:${streamerId}`,
+    streamerProbe: () => `${prefix}streamer-probe`,
+    streamerProbeStarted: () => `${prefix}streamer-probe-started`,
   };
 }
 

@@ -48,6 +48,13 @@ redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 `;
 
+/** Takes the stream off its streamer's index, which the session hash names (read before it is deleted). */
+const UNINDEX_STREAMER = `
+local streamer = redis.call('HGET', KEYS[1], 'streamerId')
+if streamer then redis.call('SREM', ARGV[1] .. streamer, ARGV[2]) end
+return 0
+`;
+
 type ScriptClient = Redis & {
   gbPickStreamer(...args: (string | number)[]): Promise<string | null>;
   gbViewerLeft(...args: (string | number)[]): Promise<number>;
@@ -151,7 +158,12 @@ export class RedisStreamStore implements StreamStore {
   async save(session: StreamSession): Promise<void> {
     const fields: string[] = [];
     for (const [k, v] of Object.entries(session)) if (v !== undefined) fields.push(k, String(v));
-    await this.#redis.multi().hset(this.#keys.stream(session.streamId), ...fields).sadd(this.#keys.streams(), session.streamId).exec();
+    await this.#redis
+      .multi()
+      .hset(this.#keys.stream(session.streamId), ...fields)
+      .sadd(this.#keys.streams(), session.streamId)
+      .sadd(this.#keys.streamerStreams(session.streamerId), session.streamId)
+      .exec();
   }
 
   async update(streamId: string, fields: Partial<StreamSession>): Promise<void> {
@@ -175,6 +187,19 @@ export class RedisStreamStore implements StreamStore {
     await this.#redis.set(this.#keys.streamByCallId(callId), streamId);
   }
 
+  async listOnStreamer(streamerId: string): Promise<StreamSession[]> {
+    const ids = await this.#redis.smembers(this.#keys.streamerStreams(streamerId));
+    if (ids.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.#keys.stream(id));
+    const out: StreamSession[] = [];
+    for (const [err, h] of (await pipeline.exec()) ?? []) {
+      const hash = h as Record<string, string> | null;
+      if (!err && hash?.streamId && hash.streamerId === streamerId) out.push(toSession(hash));
+    }
+    return out.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
   async list(): Promise<StreamSession[]> {
     const ids = await this.#redis.smembers(this.#keys.streams());
     const out: StreamSession[] = [];
@@ -194,6 +219,7 @@ export class RedisStreamStore implements StreamStore {
     const results = await this.#redis
       .multi()
       .srem(k.streams(), session.streamId)
+      .eval(UNINDEX_STREAMER, 1, k.stream(session.streamId), k.streamerStreams(''), session.streamId)
       .del(k.stream(session.streamId))
       .eval(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
@@ -217,6 +243,7 @@ function toSession(h: Record<string, string>): StreamSession {
     transport: h.transport as MediaTransport,
     streamerId: h.streamerId,
     streamerUrl: h.streamerUrl,
+    streamerStartedAt: h.streamerStartedAt === undefined ? undefined : Number(h.streamerStartedAt),
     streamerAddress: h.streamerAddress,
     streamerPort: Number(h.streamerPort),
     rtmpUrl: h.rtmpUrl,

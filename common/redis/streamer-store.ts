@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { GbcastEvent, StreamerRecord } from '../contracts.ts';
-import type { StreamerDirectives, StreamerStore } from '../store/streamer-store.ts';
+import type { ProbeTarget, StreamerDirectives, StreamerStore } from '../store/streamer-store.ts';
 import { loadScore, type RedisKeys } from './keys.ts';
+import { claimDue } from './schedule.ts';
 
 /** The streamer side of the load table and the events channel in Redis (see keys.ts for the layout). */
 export class RedisStreamerStore implements StreamerStore {
@@ -21,6 +22,7 @@ export class RedisStreamerStore implements StreamerStore {
       .set(this.#keys.streamer(record.id), JSON.stringify(record), 'EX', ttlSeconds)
       .zadd(this.#keys.poolLoad(record.pool), String(score), record.id)
       .sadd(this.#keys.pools(), record.pool)
+      .zadd(this.#keys.streamerProbe(), 'NX', 0, record.id)
       .exec();
   }
 
@@ -57,5 +59,29 @@ export class RedisStreamerStore implements StreamerStore {
     if (ids.length === 0) return [];
     const raw = await this.#redis.mget(ids.map((id) => this.#keys.streamer(id)));
     return raw.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as StreamerRecord);
+  }
+
+  async claimDueProbes(now: number, nextAt: number, limit = 100): Promise<ProbeTarget[]> {
+    const ids = await claimDue(this.#redis, this.#keys.streamerProbe(), now, nextAt, limit);
+    if (ids.length === 0) return [];
+    const [records, started] = await Promise.all([
+      this.#redis.mget(ids.map((id) => this.#keys.streamer(id))),
+      this.#redis.hmget(this.#keys.streamerProbeStarted(), ...ids),
+    ]);
+    return ids.map((id, i) => {
+      const target: ProbeTarget = { id };
+      const record = records[i];
+      if (record) target.record = JSON.parse(record) as StreamerRecord;
+      if (started[i] !== null) target.probedStartedAt = Number(started[i]);
+      return target;
+    });
+  }
+
+  async setProbedStart(id: string, startedAt: number): Promise<void> {
+    await this.#redis.hset(this.#keys.streamerProbeStarted(), id, String(startedAt));
+  }
+
+  async dropProbe(id: string): Promise<void> {
+    await this.#redis.multi().zrem(this.#keys.streamerProbe(), id).hdel(this.#keys.streamerProbeStarted(), id).exec();
   }
 }

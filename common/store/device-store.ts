@@ -10,7 +10,7 @@
  * one step. `device.online` / `device.offline` go to the backend's events channel exactly once per
  * change of the online flag, whichever caller or replica makes it.
  */
-import type { DeviceOfflineReason } from '../contracts.ts';
+import type { DeviceOfflineReason, MediaTransport } from '../contracts.ts';
 
 /** A device as the store keeps it; numbers are ms timestamps or counts, strings what the device sent. */
 export interface DeviceRecord {
@@ -28,8 +28,6 @@ export interface DeviceRecord {
   model?: string;
   firmware?: string;
   channelCount?: number;
-  /** Set by the operator from the GbCamera, else the default pool. */
-  pool?: string;
   /** From DeviceStatus: OK or ERROR, recording ON/OFF, the device's clock. */
   status?: string;
   recording?: string;
@@ -74,6 +72,35 @@ export interface AuthPrepared {
 }
 
 export type KeepaliveResult = 'unknown' | 'alive' | 'back-online';
+
+/** A channel signaling keeps streaming while its device is online. */
+export interface AlwaysOnChannel {
+  channelId: string;
+  /** Where it is pushed; signaling's --rtmp-url-template when absent. */
+  rtmpUrl?: string;
+}
+
+/**
+ * How a device is to be served, written by the operator from its GbCamera (or through the API):
+ * independent of the device's registration, so it may exist before the device ever registers.
+ */
+export interface DeviceConfig {
+  /** Streamer pool of its streams; signaling's --default-pool when absent. */
+  pool?: string;
+  /** A display name (the GbCamera's). */
+  name?: string;
+  /** Media transport of a play that names none; signaling's --default-transport when absent. */
+  transport?: MediaTransport;
+  alwaysOn: AlwaysOnChannel[];
+}
+
+/** The restart backoff of one always-on channel, shared by the signaling replicas. */
+export interface AlwaysOnBackoff {
+  /** Failures in a row (streams that ended soon after they started, plays that failed). */
+  failures: number;
+  /** No replica starts the channel before this time (ms) unless its device comes online again. */
+  notBefore: number;
+}
 
 export interface DeviceStore {
   /**
@@ -159,7 +186,47 @@ export interface DeviceStore {
 
   /** The device's channels in id order (copies: changing them changes nothing stored). */
   channels(id: string): Promise<ChannelRecord[]>;
+
+  /**
+   * Replaces the device's configuration (known device or not). A device with always-on channels
+   * is (re)put on the always-on schedule due at once, so a change is acted on at the next check;
+   * one without leaves the schedule.
+   */
+  setConfig(id: string, config: DeviceConfig): Promise<void>;
+
+  /** The device's configuration (a copy), undefined when none was written. */
+  getConfig(id: string): Promise<DeviceConfig | undefined>;
+
+  /** Removes the configuration and takes the device off the always-on schedule. */
+  deleteConfig(id: string): Promise<void>;
+
+  /** Devices whose configuration has always-on channels, in id order. */
+  alwaysOnDevices(): Promise<string[]>;
+
+  /**
+   * Up to `limit` devices of the always-on schedule whose check is due (time ≤ now), earliest
+   * first, each moved to `nextAt` in the same step: concurrent callers (any replica) never get the
+   * same device for one due time, and a device stays scheduled whatever happens to its caller.
+   */
+  claimDueAlwaysOn(now: number, nextAt: number, limit?: number): Promise<string[]>;
+
+  /** The channel's restart backoff, undefined when none is kept (or it expired). */
+  alwaysOnBackoff(id: string, channelId: string): Promise<AlwaysOnBackoff | undefined>;
+
+  /** Stores the channel's restart backoff for `ttlMs` (at least 1 ms); after that it is forgotten. */
+  setAlwaysOnBackoff(id: string, channelId: string, backoff: AlwaysOnBackoff, ttlMs: number): Promise<void>;
 }
 
 /** Offline reasons, for metrics labels. */
 export const deviceOfflineReasons: readonly DeviceOfflineReason[] = ['unregistered', 'expired', 'keepalive-timeout'];
+
+/** A stored configuration (JSON), with `alwaysOn` always an array; undefined when unreadable. */
+export function parseDeviceConfig(text: string): DeviceConfig | undefined {
+  try {
+    const c = JSON.parse(text) as Partial<DeviceConfig> | null;
+    if (!c || typeof c !== 'object' || Array.isArray(c)) return undefined;
+    return { ...c, alwaysOn: Array.isArray(c.alwaysOn) ? c.alwaysOn : [] };
+  } catch {
+    return undefined;
+  }
+}

@@ -18,6 +18,8 @@ export interface StreamSession {
   streamerId: string;
   /** The streamer's internal API base URL. */
   streamerUrl: string;
+  /** The streamer process's start time from its record when picked: a restarted streamer lost the stream. */
+  streamerStartedAt?: number;
   streamerAddress: string;
   streamerPort: number;
   rtmpUrl?: string;
@@ -95,9 +97,12 @@ export interface StreamStore {
   /** Every saved session, oldest first. */
   list(): Promise<StreamSession[]>;
 
+  /** The saved sessions on one streamer, oldest first (kept as an index: no scan of every stream). */
+  listOnStreamer(streamerId: string): Promise<StreamSession[]>;
+
   /**
-   * Removes a stream and everything that pointed at it: the session, its listing, its Call-ID
-   * index, and the channel and SSRC claims only while they still name this stream. True for the
+   * Removes a stream and everything that pointed at it: the session, its listing (also on its
+   * streamer), its Call-ID index, and the channel and SSRC claims only while they still name this stream. True for the
    * one caller that removed a listed stream (the one that must send the BYE and close the
    * receiver), false when it was already gone.
    */

@@ -10,11 +10,21 @@ export interface StreamerDirectives {
   publicAddress?: string;
 }
 
+/** A streamer whose liveness probe is due (see claimDueProbes). */
+export interface ProbeTarget {
+  id: string;
+  /** Its live record, if it has one (a dead streamer's expires 3 report intervals after its last report). */
+  record?: StreamerRecord;
+  /** The process start time the last successful probe saw (setProbedStart), if any. */
+  probedStartedAt?: number;
+}
+
 export interface StreamerStore {
   /**
    * Writes the record, live for `ttlSeconds` (a streamer that stops reporting disappears from
    * listPool, listStreamers and the pick after that), and the streamer's load score in its pool
-   * (common/redis/keys.ts `loadScore`: draining ones sort after every live one), in one step.
+   * (common/redis/keys.ts `loadScore`: draining ones sort after every live one), in one step. A
+   * streamer not on the probe schedule is put on it, due at once.
    */
   report(record: StreamerRecord, ttlSeconds: number): Promise<void>;
 
@@ -41,4 +51,19 @@ export interface StreamerStore {
 
   /** Live records of a pool's streamers, least loaded first. */
   listPool(pool: string): Promise<StreamerRecord[]>;
+
+  /**
+   * Signaling's liveness probes: up to `limit` streamers of the probe schedule whose probe is due
+   * (time ≤ now), earliest first, each moved to `nextAt` in the same step, so each due probe goes
+   * to one caller (any replica) and a streamer stays scheduled whatever happens to that caller.
+   * A streamer stays on the schedule after its record expires or is removed (its streams must
+   * still be found gone) until dropProbe.
+   */
+  claimDueProbes(now: number, nextAt: number, limit?: number): Promise<ProbeTarget[]>;
+
+  /** Remembers the process start time a probe saw (a later, different one means a restart). */
+  setProbedStart(id: string, startedAt: number): Promise<void>;
+
+  /** Takes a streamer off the probe schedule (found gone); its next report puts it back. */
+  dropProbe(id: string): Promise<void>;
 }

@@ -6,14 +6,17 @@
  */
 import type { GbcastEvent } from '../../contracts.ts';
 import type {
+  AlwaysOnBackoff,
   AuthPrepared,
   ChannelRecord,
+  DeviceConfig,
   DeviceInfo,
   DeviceRecord,
   DeviceStore,
   KeepaliveResult,
   RegistrationInput,
 } from '../device-store.ts';
+import { parseDeviceConfig } from '../device-store.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { Schedule } from './schedule.ts';
 import { SortedStrings } from './sorted-strings.ts';
@@ -27,6 +30,11 @@ export class MemoryDeviceStore implements DeviceStore {
   readonly #channels = new Map<string, Map<string, string>>();
   readonly #channelOwners = new Map<string, string>();
   readonly #credentials = new Map<string, string>();
+  /** Device id → JSON DeviceConfig (text, so readers always get copies). */
+  readonly #configs = new Map<string, string>();
+  readonly #alwaysOn = new Schedule();
+  /** `{deviceId}:{channelId}` → backoff. */
+  readonly #backoffs: ExpiringMap<AlwaysOnBackoff>;
   readonly #usedNonces: ExpiringMap<true>;
   readonly #deviceFailures: ExpiringMap<number>;
   readonly #ipFailures: ExpiringMap<number>;
@@ -36,6 +44,7 @@ export class MemoryDeviceStore implements DeviceStore {
     this.#usedNonces = new ExpiringMap(now);
     this.#deviceFailures = new ExpiringMap(now);
     this.#ipFailures = new ExpiringMap(now);
+    this.#backoffs = new ExpiringMap(now);
     this.#publish = publish;
   }
 
@@ -176,11 +185,45 @@ export class MemoryDeviceStore implements DeviceStore {
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  /** Frees expired nonce uses and failure counters. */
+  async setConfig(id: string, config: DeviceConfig): Promise<void> {
+    this.#configs.set(id, JSON.stringify(config));
+    if (config.alwaysOn.length > 0) this.#alwaysOn.set(id, 0);
+    else this.#alwaysOn.delete(id);
+  }
+
+  async getConfig(id: string): Promise<DeviceConfig | undefined> {
+    const text = this.#configs.get(id);
+    return text === undefined ? undefined : parseDeviceConfig(text);
+  }
+
+  async deleteConfig(id: string): Promise<void> {
+    this.#configs.delete(id);
+    this.#alwaysOn.delete(id);
+  }
+
+  async alwaysOnDevices(): Promise<string[]> {
+    return this.#alwaysOn.members().sort();
+  }
+
+  async claimDueAlwaysOn(now: number, nextAt: number, limit = 200): Promise<string[]> {
+    return this.#alwaysOn.claimDue(now, nextAt, limit);
+  }
+
+  async alwaysOnBackoff(id: string, channelId: string): Promise<AlwaysOnBackoff | undefined> {
+    const b = this.#backoffs.get(`${id}:${channelId}`);
+    return b ? { ...b } : undefined;
+  }
+
+  async setAlwaysOnBackoff(id: string, channelId: string, backoff: AlwaysOnBackoff, ttlMs: number): Promise<void> {
+    this.#backoffs.set(`${id}:${channelId}`, { failures: backoff.failures, notBefore: backoff.notBefore }, Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  /** Frees expired nonce uses, failure counters and backoffs. */
   purgeExpired(): void {
     this.#usedNonces.purge();
     this.#deviceFailures.purge();
     this.#ipFailures.purge();
+    this.#backoffs.purge();
   }
 
   /** Entry counts, for the memory-bound checks. */
@@ -195,6 +238,10 @@ export class MemoryDeviceStore implements DeviceStore {
       usedNoncesHeap: this.#usedNonces.heapSize,
       deviceFailures: this.#deviceFailures.size,
       ipFailures: this.#ipFailures.size,
+      configs: this.#configs.size,
+      alwaysOn: this.#alwaysOn.size,
+      alwaysOnHeap: this.#alwaysOn.heapSize,
+      alwaysOnBackoffs: this.#backoffs.size,
     };
   }
 }
@@ -225,7 +272,6 @@ function copyDevice(d: DeviceRecord): DeviceRecord {
     model: d.model,
     firmware: d.firmware,
     channelCount: d.channelCount,
-    pool: d.pool,
     status: d.status,
     recording: d.recording,
     deviceTime: d.deviceTime,

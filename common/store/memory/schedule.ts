@@ -50,6 +50,20 @@ export class Schedule {
     return out;
   }
 
+  /**
+   * Returns up to `limit` members whose time is ≤ now, earliest first, and moves each to `nextAt`
+   * (a lease: they stay scheduled).
+   */
+  claimDue(now: number, nextAt: number, limit: number): string[] {
+    const due = this.takeDue(now, limit);
+    for (const member of due) this.set(member, nextAt);
+    return due;
+  }
+
+  members(): string[] {
+    return [...this.#times.keys()];
+  }
+
   #compactIfStale(): void {
     if (this.#heap.size > 2 * this.#times.size + 1024) this.#heap.rebuild(this.#times);
   }

@@ -7,6 +7,8 @@ import type { StreamerPool } from './streamer-pool.ts';
 export class MemoryStreamStore implements StreamStore {
   readonly #pool: StreamerPool;
   readonly #sessions = new Map<string, StreamSession>();
+  /** Streamer id → its sessions' ids. */
+  readonly #byStreamer = new Map<string, Set<string>>();
   /** `{deviceId}:{channelId}` → stream id. */
   readonly #channelStreams = new Map<string, string>();
   readonly #ssrcs = new Map<string, string>();
@@ -88,7 +90,12 @@ export class MemoryStreamStore implements StreamStore {
   }
 
   async save(session: StreamSession): Promise<void> {
+    const old = this.#sessions.get(session.streamId);
+    if (old && old.streamerId !== session.streamerId) this.#unindex(old);
     this.#sessions.set(session.streamId, copySession(session));
+    let ids = this.#byStreamer.get(session.streamerId);
+    if (!ids) this.#byStreamer.set(session.streamerId, (ids = new Set()));
+    ids.add(session.streamId);
   }
 
   async update(streamId: string, fields: Partial<StreamSession>): Promise<void> {
@@ -112,11 +119,22 @@ export class MemoryStreamStore implements StreamStore {
     this.#callIds.set(callId, streamId);
   }
 
+  async listOnStreamer(streamerId: string): Promise<StreamSession[]> {
+    const out: StreamSession[] = [];
+    for (const id of this.#byStreamer.get(streamerId) ?? []) {
+      const s = this.#sessions.get(id);
+      if (s) out.push(copySession(s));
+    }
+    return out.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
   async list(): Promise<StreamSession[]> {
     return [...this.#sessions.values()].map(copySession).sort((a, b) => a.createdAt - b.createdAt);
   }
 
   async remove(session: Pick<StreamSession, 'streamId' | 'deviceId' | 'channelId' | 'ssrc' | 'callId'>): Promise<boolean> {
+    const stored = this.#sessions.get(session.streamId);
+    if (stored) this.#unindex(stored);
     const removed = this.#sessions.delete(session.streamId);
     const channel = channelKey(session.deviceId, session.channelId);
     if (this.#channelStreams.get(channel) === session.streamId) this.#channelStreams.delete(channel);
@@ -125,10 +143,17 @@ export class MemoryStreamStore implements StreamStore {
     return removed;
   }
 
+  #unindex(session: StreamSession): void {
+    const ids = this.#byStreamer.get(session.streamerId);
+    ids?.delete(session.streamId);
+    if (ids?.size === 0) this.#byStreamer.delete(session.streamerId);
+  }
+
   /** Entry counts, for the memory-bound checks. */
   sizes(): Record<string, number> {
     return {
       sessions: this.#sessions.size,
+      streamerIndexes: this.#byStreamer.size,
       channelStreams: this.#channelStreams.size,
       ssrcs: this.#ssrcs.size,
       callIds: this.#callIds.size,
@@ -152,6 +177,7 @@ function copySession(s: StreamSession): StreamSession {
     transport: s.transport,
     streamerId: s.streamerId,
     streamerUrl: s.streamerUrl,
+    streamerStartedAt: s.streamerStartedAt,
     streamerAddress: s.streamerAddress,
     streamerPort: s.streamerPort,
     rtmpUrl: s.rtmpUrl,

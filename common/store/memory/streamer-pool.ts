@@ -6,6 +6,7 @@
 import type { StreamerRecord } from '../../contracts.ts';
 import { drainingScoreBase } from '../../redis/keys.ts';
 import { ExpiringMap } from './expiring-map.ts';
+import { Schedule } from './schedule.ts';
 
 /** As the Redis pick script, only the 50 least-loaded members are looked at. */
 const pickWindow = 50;
@@ -18,6 +19,9 @@ export class StreamerPool {
   readonly drainRequests = new Set<string>();
   /** The operator's public address per streamer (StreamerStore.setPublicAddress). */
   readonly publicAddresses = new Map<string, string>();
+  /** Signaling's liveness probe schedule (StreamerStore.claimDueProbes) and what the probes saw. */
+  readonly probes = new Schedule();
+  readonly probedStarts = new Map<string, number>();
 
   constructor(now: () => number) {
     this.records = new ExpiringMap(now);

@@ -1,7 +1,7 @@
 /** The streamer side of the store in this process (the StreamerStore contract, ../streamer-store.ts). */
 import type { GbcastEvent, StreamerRecord } from '../../contracts.ts';
 import { loadScore } from '../../redis/keys.ts';
-import type { StreamerDirectives, StreamerStore } from '../streamer-store.ts';
+import type { ProbeTarget, StreamerDirectives, StreamerStore } from '../streamer-store.ts';
 import type { StreamerPool } from './streamer-pool.ts';
 
 export class MemoryStreamerStore implements StreamerStore {
@@ -19,6 +19,7 @@ export class MemoryStreamerStore implements StreamerStore {
     let scores = p.scores.get(record.pool);
     if (!scores) p.scores.set(record.pool, (scores = new Map()));
     scores.set(record.id, loadScore(record.activeStreams, record.cpuPercent, record.draining));
+    if (p.probes.get(record.id) === undefined) p.probes.set(record.id, 0);
   }
 
   async remove(id: string, pool: string): Promise<void> {
@@ -52,5 +53,26 @@ export class MemoryStreamerStore implements StreamerStore {
 
   async listPool(pool: string): Promise<StreamerRecord[]> {
     return this.#pool.liveRecords(pool);
+  }
+
+  async claimDueProbes(now: number, nextAt: number, limit = 100): Promise<ProbeTarget[]> {
+    const p = this.#pool;
+    return p.probes.claimDue(now, nextAt, limit).map((id) => {
+      const target: ProbeTarget = { id };
+      const record = p.records.get(id);
+      if (record !== undefined) target.record = JSON.parse(record) as StreamerRecord;
+      const started = p.probedStarts.get(id);
+      if (started !== undefined) target.probedStartedAt = started;
+      return target;
+    });
+  }
+
+  async setProbedStart(id: string, startedAt: number): Promise<void> {
+    this.#pool.probedStarts.set(id, startedAt);
+  }
+
+  async dropProbe(id: string): Promise<void> {
+    this.#pool.probes.delete(id);
+    this.#pool.probedStarts.delete(id);
   }
 }
