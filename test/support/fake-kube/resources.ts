@@ -151,7 +151,9 @@ function builtin(b: BuiltinInput): ResourceDef {
 // ---------------------------------------------------------------------------------------------
 // Built-in defaulting and validation (the parts an operator meets)
 
-function defaultPod(obj: JsonObject): void {
+function defaultPod(obj: JsonObject, _ctx: HookContext, old?: JsonObject): void {
+  // A created pod starts Pending whatever status it was sent with; the kubelet writes it later.
+  if (!old) obj.status = {};
   const spec = (obj.spec ??= {}) as JsonObject;
   spec.restartPolicy ??= 'Always';
   spec.dnsPolicy ??= 'ClusterFirst';
@@ -212,6 +214,7 @@ function validatePodUpdate(obj: JsonObject, old: JsonObject | undefined): FieldE
 }
 
 function defaultService(obj: JsonObject, ctx: HookContext, old?: JsonObject): void {
+  if (!old) obj.status = { loadBalancer: {} };
   const spec = (obj.spec ??= {}) as JsonObject;
   spec.type ??= 'ClusterIP';
   spec.sessionAffinity ??= 'None';
@@ -240,7 +243,6 @@ function defaultService(obj: JsonObject, ctx: HookContext, old?: JsonObject): vo
       used.add(port);
     }
   }
-  obj.status ??= { loadBalancer: {} };
 }
 
 function validateService(obj: JsonObject, _old: JsonObject | undefined, ctx: HookContext): FieldError[] {

@@ -160,7 +160,7 @@ function typeName(v: Json): string {
 
 const formatChecks: Record<string, (v: Json) => boolean> = {
   int32: (v) => typeof v !== 'number' || (v >= -2147483648 && v <= 2147483647),
-  int64: (v) => typeof v !== 'number' || Number.isSafeInteger(v) || Math.abs(v) <= 9223372036854775807,
+  int64: (v) => typeof v !== 'number' || Math.abs(v) <= 2 ** 63,
   'date-time': (v) => typeof v !== 'string' || /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(v),
   date: (v) => typeof v !== 'string' || /^\d{4}-\d{2}-\d{2}$/.test(v),
   byte: (v) => typeof v !== 'string' || /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(v),
@@ -183,7 +183,6 @@ export function validate(value: Json, schema: StructuralSchema, opts: ValidateOp
 }
 
 function walkValidate(value: Json, old: Json | undefined, schema: StructuralSchema, path: string, errors: FieldError[], root: boolean): void {
-  const here = path === '' ? '<root>' : path;
   const inBody = path === '' ? 'body' : `${path} in body`;
   if (value === null) {
     if (!schema.nullable && (schema.type !== undefined || schema['x-kubernetes-int-or-string'])) {
@@ -284,7 +283,6 @@ function walkValidate(value: Json, old: Json | undefined, schema: StructuralSche
     const reason = outcome.error ? 'FieldValueInvalid' : (rule.reason ?? 'FieldValueInvalid');
     errors.push({ reason, field: field.replace(/^\./, ''), message: ruleMessage(reason, value, text) });
   }
-  void here;
 }
 
 function ruleMessage(reason: string, value: Json, text: string): string {
