@@ -94,6 +94,9 @@ const knownKeywords = new Set([
 const forbiddenKeywords = ['$ref', '$schema', 'id', 'definitions', 'dependencies', 'patternProperties', 'additionalItems'];
 const schemaTypes = new Set<string>(['object', 'array', 'string', 'integer', 'number', 'boolean']);
 const ruleReasons = new Set(['FieldValueInvalid', 'FieldValueForbidden', 'FieldValueRequired', 'FieldValueDuplicate']);
+/** Schema errors after which the API server does not run the CEL rules. */
+const blockingErrors = new Set<FieldError['type']>(['FieldValueTypeInvalid', 'FieldValueRequired', 'FieldValueNotSupported', 'FieldValueTooMany', 'FieldValueTooLong']);
+type Phase = 'schema' | 'rules';
 const iteratingMacros = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
 /** ObjectMeta's fields: anything else under metadata is dropped, as the API server does. */
 const objectMetaFields = new Set([
@@ -300,7 +303,7 @@ function defaultErrors(root: StructuralSchema, path: string, compiled: CompiledS
       if (s.default === null && !s.nullable) errs.push(fieldError('FieldValueInvalid', `${p}.default`, 'must not be null for a non-nullable field', null));
       else {
         applyDefaultsTo(copy, s);
-        for (const e of compiled.validateNode(copy, s, undefined, '')) errs.push({ ...e, field: `${p}.default${e.field ? `.${e.field}` : ''}`, detail: e.detail });
+        for (const e of compiled.validateNode(copy, s, undefined, 'default')) errs.push({ ...e, field: `${p}.${e.field}` });
       }
     }
     for (const [k, c] of Object.entries(s.properties ?? {})) walk(c, `${p}.properties[${k}]`, underMeta || (p === path && k === 'metadata'));
@@ -638,40 +641,51 @@ export class CompiledSchema {
     return { object: object as T, errors, unknownFields };
   }
 
-  /** OpenAPI keywords, list types and CEL rules of one value against one node (no pruning or defaulting). */
+  /**
+   * OpenAPI keywords, list types and CEL rules of one value against one node (no pruning or
+   * defaulting). As in the API server, the rules run only when the schema found nothing that
+   * blocks them (a wrong type, a missing required field, an unsupported value, too many items or
+   * too long a string); otherwise one error says that rules were not checked.
+   */
   validateNode(v: unknown, s: StructuralSchema, old: unknown, path: string): FieldError[] {
     const errs: FieldError[] = [];
-    this.#validate(v, s, old, path, errs, path === '' && s === this.schema);
+    const root = path === '' && s === this.schema;
+    this.#validate(v, s, old, path, errs, root, 'schema');
+    if (errs.some((e) => blockingErrors.has(e.type)))
+      errs.push(fieldError('FieldValueInvalid', '<nil>', 'some validation rules were not checked because the object was invalid; correct the existing errors to complete validation', null));
+    else this.#validate(v, s, old, path, errs, root, 'rules');
     return errs;
   }
 
-  #validate(v: unknown, s: StructuralSchema, old: unknown, path: string, errs: FieldError[], root: boolean): void {
+  #validate(v: unknown, s: StructuralSchema, old: unknown, path: string, errs: FieldError[], root: boolean, phase: Phase): void {
     if (v === null) {
-      if (!s.nullable) errs.push(fieldError('FieldValueTypeInvalid', path, `${path || '<root>'} in body must be of type ${s.type ?? 'object'}: "null"`, null));
+      if (!s.nullable && phase === 'schema') errs.push(fieldError('FieldValueTypeInvalid', path, `${path || '<root>'} in body must be of type ${s.type ?? 'object'}: "null"`, null));
       return;
     }
-    const before = errs.length;
     if (intOrString(s)) {
-      if (!(typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v))))
-        errs.push(fieldError('FieldValueTypeInvalid', path, `${path} in body must be of type integer or string: ${showValue(celTypeName(v))}`, v));
+      if (!(typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v)))) {
+        if (phase === 'schema') errs.push(fieldError('FieldValueTypeInvalid', path, `${path} in body must be of type integer or string: ${showValue(celTypeName(v))}`, v));
+        return;
+      }
     } else if (s.type && !valueHasType(v, s.type)) {
-      errs.push(fieldError('FieldValueTypeInvalid', path, `${path || '<root>'} in body must be of type ${s.type}: ${showValue(celTypeName(v))}`, v));
+      if (phase === 'schema') errs.push(fieldError('FieldValueTypeInvalid', path, `${path || '<root>'} in body must be of type ${s.type}: ${showValue(celTypeName(v))}`, v));
       return;
     }
-    if (s.enum && !s.enum.some((e) => deepEqual(e, v)))
-      errs.push(fieldError('FieldValueNotSupported', path, `supported values: ${s.enum.map(showValue).join(', ')}`, v));
-    if (typeof v === 'string') this.#validateString(v, s, path, errs);
-    else if (typeof v === 'number') validateNumber(v, s, path, errs);
-    else if (Array.isArray(v)) this.#validateArray(v, s, old, path, errs);
-    else if (isObj(v)) this.#validateObject(v, s, old, path, errs, root);
-    for (const j of s.allOf ?? []) this.#validate(v, { ...j, type: undefined }, old, path, errs, false);
-    if (s.anyOf?.length && !s.anyOf.some((j) => this.validateNode(v, j, old, path).length === 0))
-      errs.push(fieldError('FieldValueInvalid', path, 'must match at least one schema in anyOf', v));
-    if (s.oneOf?.length && s.oneOf.filter((j) => this.validateNode(v, j, old, path).length === 0).length !== 1)
-      errs.push(fieldError('FieldValueInvalid', path, 'must match exactly one schema in oneOf', v));
-    if (s.not && this.validateNode(v, s.not, old, path).length === 0) errs.push(fieldError('FieldValueInvalid', path, 'must not match the schema in not', v));
-    // Rules of a node whose own shape is wrong are not evaluated.
-    if (errs.length === before || !errs.slice(before).some((e) => e.field === path && e.type === 'FieldValueTypeInvalid')) this.#evaluateRules(v, s, old, path, errs);
+    if (phase === 'schema') {
+      if (s.enum && !s.enum.some((e) => deepEqual(e, v)))
+        errs.push(fieldError('FieldValueNotSupported', path, `supported values: ${s.enum.map(showValue).join(', ')}`, v));
+      if (typeof v === 'string') this.#validateString(v, s, path, errs);
+      else if (typeof v === 'number') validateNumber(v, s, path, errs);
+      for (const j of s.allOf ?? []) this.#validate(v, { ...j, type: undefined }, old, path, errs, false, phase);
+      if (s.anyOf?.length && !s.anyOf.some((j) => this.validateNode(v, j, old, path).length === 0))
+        errs.push(fieldError('FieldValueInvalid', path, 'must match at least one schema in anyOf', v));
+      if (s.oneOf?.length && s.oneOf.filter((j) => this.validateNode(v, j, old, path).length === 0).length !== 1)
+        errs.push(fieldError('FieldValueInvalid', path, 'must match exactly one schema in oneOf', v));
+      if (s.not && this.validateNode(v, s.not, old, path).length === 0) errs.push(fieldError('FieldValueInvalid', path, 'must not match the schema in not', v));
+    }
+    if (Array.isArray(v)) this.#validateArray(v, s, old, path, errs, phase);
+    else if (isObj(v)) this.#validateObject(v, s, old, path, errs, root, phase);
+    if (phase === 'rules') this.#evaluateRules(v, s, old, path, errs);
   }
 
   #validateString(v: string, s: StructuralSchema, path: string, errs: FieldError[]): void {
@@ -682,7 +696,21 @@ export class CompiledSchema {
     if (s.format && !formatOk(s.format, v)) errs.push(fieldError('FieldValueInvalid', path, `${path} in body must be of type ${s.format}: ${showValue(v)}`, v));
   }
 
-  #validateArray(v: unknown[], s: StructuralSchema, old: unknown, path: string, errs: FieldError[]): void {
+  #validateArray(v: unknown[], s: StructuralSchema, old: unknown, path: string, errs: FieldError[], phase: Phase): void {
+    const keys = s['x-kubernetes-list-map-keys'] ?? [];
+    const keyOf = (x: unknown) => (isObj(x) ? JSON.stringify(keys.map((k) => x[k] ?? s.items?.properties?.[k]?.default ?? null)) : undefined);
+    const lt = s['x-kubernetes-list-type'];
+    if (phase === 'schema') this.#arrayKeywords(v, s, path, errs, keyOf);
+    const oldList = Array.isArray(old) ? old : undefined;
+    v.forEach((x, i) => {
+      let oldItem: unknown;
+      if (oldList && lt === 'map') oldItem = oldList.find((y) => keyOf(y) === keyOf(x));
+      else if (oldList && lt === 'set') oldItem = oldList.find((y) => deepEqual(x, y));
+      if (s.items) this.#validate(x, s.items, oldItem, childPath(path, i), errs, false, phase);
+    });
+  }
+
+  #arrayKeywords(v: unknown[], s: StructuralSchema, path: string, errs: FieldError[], keyOf: (x: unknown) => string | undefined): void {
     if (s.maxItems !== undefined && v.length > s.maxItems) errs.push(fieldError('FieldValueTooMany', path, `must have at most ${s.maxItems} items`, v.length));
     if (s.minItems !== undefined && v.length < s.minItems) errs.push(fieldError('FieldValueInvalid', path, `${path} in body should have at least ${s.minItems} items`, v.length));
     const lt = s['x-kubernetes-list-type'];
@@ -692,7 +720,6 @@ export class CompiledSchema {
       });
     }
     const keys = s['x-kubernetes-list-map-keys'] ?? [];
-    const keyOf = (x: unknown) => (isObj(x) ? JSON.stringify(keys.map((k) => x[k] ?? s.items?.properties?.[k]?.default ?? null)) : undefined);
     if (lt === 'map') {
       const seen = new Set<string>();
       v.forEach((x, i) => {
@@ -702,31 +729,26 @@ export class CompiledSchema {
         seen.add(k);
       });
     }
-    const oldList = Array.isArray(old) ? old : undefined;
-    v.forEach((x, i) => {
-      let oldItem: unknown;
-      if (oldList && lt === 'map') oldItem = oldList.find((y) => keyOf(y) === keyOf(x));
-      else if (oldList && lt === 'set') oldItem = oldList.find((y) => deepEqual(x, y));
-      if (s.items) this.#validate(x, s.items, oldItem, childPath(path, i), errs, false);
-    });
   }
 
-  #validateObject(v: Obj, s: StructuralSchema, old: unknown, path: string, errs: FieldError[], root: boolean): void {
-    for (const r of s.required ?? []) if (v[r] === undefined) errs.push(fieldError('FieldValueRequired', childPath(path, r), ''));
-    const n = Object.keys(v).length;
-    if (s.maxProperties !== undefined && n > s.maxProperties) errs.push(fieldError('FieldValueTooMany', path, `must have at most ${s.maxProperties} items`, n));
-    if (s.minProperties !== undefined && n < s.minProperties) errs.push(fieldError('FieldValueInvalid', path, `${path} in body should have at least ${s.minProperties} properties`, n));
+  #validateObject(v: Obj, s: StructuralSchema, old: unknown, path: string, errs: FieldError[], root: boolean, phase: Phase): void {
+    if (phase === 'schema') {
+      for (const r of s.required ?? []) if (v[r] === undefined) errs.push(fieldError('FieldValueRequired', childPath(path, r), ''));
+      const n = Object.keys(v).length;
+      if (s.maxProperties !== undefined && n > s.maxProperties) errs.push(fieldError('FieldValueTooMany', path, `must have at most ${s.maxProperties} items`, n));
+      if (s.minProperties !== undefined && n < s.minProperties) errs.push(fieldError('FieldValueInvalid', path, `${path} in body should have at least ${s.minProperties} properties`, n));
+    }
     const oldObj = isObj(old) ? old : undefined;
     for (const [k, x] of Object.entries(v)) {
       if ((root || embedded(s)) && k === 'metadata' && isObj(x)) {
         // Only name and generateName are validated against the schema; the rest is ObjectMeta's.
         const ms = s.properties?.metadata;
         for (const mk of ['name', 'generateName'])
-          if (ms?.properties?.[mk] && x[mk] !== undefined) this.#validate(x[mk], ms.properties[mk], undefined, childPath(childPath(path, 'metadata'), mk), errs, false);
+          if (ms?.properties?.[mk] && x[mk] !== undefined) this.#validate(x[mk], ms.properties[mk], undefined, childPath(childPath(path, 'metadata'), mk), errs, false, phase);
         continue;
       }
       const p = s.properties?.[k] ?? (isObj(s.additionalProperties) ? s.additionalProperties : undefined);
-      if (p) this.#validate(x, p, oldObj?.[k], childPath(path, k), errs, false);
+      if (p) this.#validate(x, p, oldObj?.[k], childPath(path, k), errs, false, phase);
     }
   }
 
