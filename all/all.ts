@@ -138,6 +138,8 @@ export class AllInOne {
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      // Nothing may start streams again while the cameras hang up and this node's streams end.
+      await this.#signaling?.stopKeeping();
       await this.#demo?.stop().catch((err: unknown) => this.#log.all.warn({ err }, 'demo cameras did not stop cleanly'));
       if (this.#signaling && this.#streamer) await this.#endOwnStreams(this.#signaling, this.#streamer.config.streamerId);
       await this.#signaling?.stop();

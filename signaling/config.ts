@@ -55,6 +55,22 @@ export const signalingOptions = {
   onDemandRtmpBase: opt.string({
     help: 'On-demand: where streams are published, e.g. rtmp://nginx-rtmp.gbcast:1935/live (the stream name is appended); defaults to the viewer\'s own tcUrl from the hook.',
   }),
+  alwaysOnCheckMs: opt.int({
+    help: 'How often each device with always-on channels is checked for channels without a stream (the replicas share the checks; a changed configuration is checked at once).',
+    default: 5000,
+    min: 100,
+  }),
+  alwaysOnRetryMaxMs: opt.int({
+    help: 'Longest wait before an always-on channel whose streams keep failing is started again (the wait starts at 1 s and doubles per failure in a row).',
+    default: 60000,
+    min: 1000,
+  }),
+  streamerProbeMs: opt.int({
+    help: 'How often each streamer is probed (GET /healthz) by one of the signaling replicas. A streamer that fails twice in a row is gone: its streams end, and always-on channels start again elsewhere.',
+    default: 1000,
+    min: 100,
+  }),
+  streamerProbeTimeoutMs: opt.int({ help: 'Timeout of a streamer health probe.', default: 800, min: 50, max: 10000 }),
   inviteTimeoutMs: opt.int({ help: 'How long a device may take to answer an INVITE.', default: 10000, min: 500, max: 120000 }),
   streamerTimeoutMs: opt.int({ help: 'Timeout of each call to a streamer\'s internal API.', default: 3000, min: 100, max: 60000 }),
   apiToken: opt.string({ help: 'Bearer token the public HTTP API requires (none when unset).', secret: true }),

@@ -17,6 +17,8 @@ import type { IncomingRequest, SipStack } from '../common/sip/stack.ts';
 export interface DeviceMessagesOptions {
   /** How long a keepalive keeps a device online: interval × missed keepalives. */
   keepaliveWindowMs: number;
+  /** A keepalive brought the device back online (through this replica). */
+  onBackOnline?(deviceId: string): void;
 }
 
 const COUNTED_COMMANDS = new Set(['keepalive', 'catalog', 'deviceInfo', 'deviceStatus', 'mediaStatus', 'alarm', 'query', 'deviceControl']);
@@ -62,6 +64,7 @@ export class DeviceMessages {
           if (result === 'back-online') {
             this.#log.info({ deviceId: from }, 'device back online (keepalive)');
             this.#queries.afterRegistration(from, request.remote);
+            this.#options.onBackOnline?.(from);
           }
         },
         (err: unknown) => {

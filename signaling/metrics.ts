@@ -25,6 +25,11 @@ export class SignalingStats {
   /** Clients of GET /api/v1/events connected now, and those dropped for not keeping up. */
   eventClients = 0;
   eventClientsDropped = 0;
+  /** Always-on streams this replica started, by trigger; plays of always-on channels that failed, by reason. */
+  alwaysOnRestarts: Record<string, number> = {};
+  alwaysOnFailures: Record<string, number> = {};
+  /** Streamers this replica found gone: unreachable, or restarted (streams of the earlier process). */
+  streamersGone: Record<string, number> = { unreachable: 0, restarted: 0 };
 }
 
 function splitPairs(values: Record<string, number>, firstLabel: string): { labels: Record<string, string>; value: number }[] {
@@ -107,6 +112,35 @@ export function registerSignalingMetrics(registry: Registry, signaling: Signalin
       }
     },
   });
+  new Gauge({
+    name: 'gbcast_signaling_always_on_channels',
+    help: 'Always-on channels (all replicas), from the store: configured, wanted (their device is online) and running (a live stream).',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      try {
+        const census = await signaling.alwaysOn.census();
+        for (const [state, value] of Object.entries(census)) this.set({ state }, value);
+      } catch {
+        // store down: keep the last values.
+      }
+    },
+  });
+  scrapedCounter(
+    registry,
+    'gbcast_signaling_always_on_restarts_total',
+    'Always-on streams this replica started, by why: device-online, check (found without a stream), retry (after a failed play), or the end reason of the stream it replaced (device-bye, no-media, streamer-gone, streamer-draining, …).',
+    'reason',
+    () => ({ ...s.alwaysOnRestarts }),
+  );
+  scrapedCounter(registry, 'gbcast_signaling_always_on_play_failures_total', 'Plays of always-on channels that failed, by reason (as the API\'s reasons).', 'reason', () => ({ ...s.alwaysOnFailures }));
+  scrapedCounter(
+    registry,
+    'gbcast_signaling_streamers_gone_total',
+    'Streamers this replica\'s health probes found gone (unreachable twice in a row) or restarted (their streams lost), whose streams it ended.',
+    'why',
+    () => ({ ...s.streamersGone }),
+  );
   scrapedGauge(registry, 'gbcast_signaling_event_stream_clients', 'Clients of the API\'s event stream (GET /api/v1/events) connected now.', () => s.eventClients);
   scrapedCounter(registry, 'gbcast_signaling_event_stream_clients_dropped_total', 'Event stream clients disconnected because they did not keep up.', undefined, () => s.eventClientsDropped);
   scrapedCounter(registry, 'gbcast_signaling_sip_udp_kernel_drops_total', 'SIP datagrams the kernel dropped because the socket buffer was full.', undefined, () => readUdpDrops(signaling.sipPort));

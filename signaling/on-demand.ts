@@ -84,6 +84,8 @@ export class OnDemand {
     let stopped = 0;
     for (const [deviceId, channelId] of await this.#store.takeDueIdleStops(now)) {
       if ((await this.#store.viewerCount(deviceId, channelId)) > 0) continue;
+      // Always-on channels stream without viewers.
+      if ((await this.#devices.getConfig(deviceId))?.alwaysOn.some((c) => c.channelId === channelId)) continue;
       const streamId = await this.#store.channelStreamId(deviceId, channelId);
       if (streamId && (await this.#streams.end(streamId, 'no-viewers'))) {
         stopped++;

@@ -21,6 +21,8 @@ import { gbcastVersion } from '../common/version.ts';
 import { publicApi } from './api/api.ts';
 import { Streams } from './streams.ts';
 import { OnDemand } from './on-demand.ts';
+import { AlwaysOnKeeper } from './always-on.ts';
+import { StreamerWatch } from './streamer-watch.ts';
 import { hookRoutes } from './api/hook-routes.ts';
 import { consoleRoutes } from './console-routes.ts';
 import type { signalingOptions } from './config.ts';
@@ -57,6 +59,8 @@ export class Signaling {
   #streamStore: StreamStore | undefined;
   #streams: Streams | undefined;
   #onDemand: OnDemand | undefined;
+  #alwaysOn: AlwaysOnKeeper | undefined;
+  #watch: StreamerWatch | undefined;
   #stack: SipStack | undefined;
   #registrar: Registrar | undefined;
   #messages: DeviceMessages | undefined;
@@ -99,6 +103,16 @@ export class Signaling {
   get onDemand(): OnDemand {
     if (!this.#onDemand) throw new Error('signaling not started');
     return this.#onDemand;
+  }
+
+  get alwaysOn(): AlwaysOnKeeper {
+    if (!this.#alwaysOn) throw new Error('signaling not started');
+    return this.#alwaysOn;
+  }
+
+  get streamerWatch(): StreamerWatch {
+    if (!this.#watch) throw new Error('signaling not started');
+    return this.#watch;
   }
 
   get streamStore(): StreamStore {
@@ -146,7 +160,7 @@ export class Signaling {
       this.stats,
     );
     this.#messages = new DeviceMessages(
-      { keepaliveWindowMs: c.keepaliveIntervalS * c.keepaliveMissed * 1000 },
+      { keepaliveWindowMs: c.keepaliveIntervalS * c.keepaliveMissed * 1000, onBackOnline: (deviceId) => this.#alwaysOn?.deviceOnline(deviceId) },
       stack,
       store,
       this.#queries,
@@ -173,7 +187,9 @@ export class Signaling {
       this.logger,
       {
         onRegistered: (deviceId, request, cameOnline) => {
-          if (cameOnline) this.#queries?.afterRegistration(deviceId, request.remote);
+          if (!cameOnline) return;
+          this.#queries?.afterRegistration(deviceId, request.remote);
+          this.#alwaysOn?.deviceOnline(deviceId);
         },
         onOutcome: (outcome) => {
           this.stats.registerOutcomes[outcome] = (this.stats.registerOutcomes[outcome] ?? 0) + 1;
@@ -198,11 +214,34 @@ export class Signaling {
       this.stats,
     );
     this.#onDemand = new OnDemand({ idleMs: c.onDemandIdleMs, rtmpBase: c.onDemandRtmpBase }, this.#streams, store, this.#streamStore, this.logger);
-    // Events from streamers (a receiver without media) end their streams with a BYE.
+    const keeper = new AlwaysOnKeeper(
+      { checkMs: c.alwaysOnCheckMs, retryBaseMs: 1000, retryMaxMs: c.alwaysOnRetryMaxMs, stableMs: 60_000, tickMs: 250, defaultPool: c.defaultPool },
+      this.#streams,
+      store,
+      this.#streamStore,
+      backend.streamers,
+      this.logger,
+      this.stats,
+    );
+    this.#alwaysOn = keeper;
+    this.#watch = new StreamerWatch(
+      { probeMs: c.streamerProbeMs, timeoutMs: c.streamerProbeTimeoutMs, retryMs: 100, tickMs: Math.min(250, c.streamerProbeMs) },
+      backend.streamers,
+      this.#streamStore,
+      this.#streams,
+      (streamerId) => void keeper.moveOff(streamerId),
+      this.logger,
+      this.stats,
+    );
+    // Events from streamers (a receiver without media) end their streams with a BYE; a draining
+    // streamer has its always-on streams moved.
     this.#unsubscribe = await backend.subscribe((event) => {
       this.#streams?.onEvent(event);
+      this.#alwaysOn?.onEvent(event);
       this.events.emit('event', event);
     });
+    keeper.start();
+    this.#watch.start();
     this.#sweeper = setInterval(() => void this.#sweep(), c.presenceSweepMs);
     this.#sweeper.unref();
 
@@ -284,9 +323,18 @@ export class Signaling {
     return this.#backend?.readiness() ?? { ready: false, reason: 'not started' };
   }
 
+  /**
+   * Stops starting always-on streams and probing streamers (the first step of stop()); resolves
+   * when their work in flight is done.
+   */
+  async stopKeeping(): Promise<void> {
+    await Promise.all([this.#alwaysOn?.stop(), this.#watch?.stop()]);
+  }
+
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    await this.stopKeeping();
     clearInterval(this.#sweeper);
     this.#queries?.stop();
     await this.#http?.close();

@@ -78,8 +78,11 @@ export type StreamEndReason =
   /** Moved off a draining streamer (always-on channels). */
   | 'streamer-draining';
 
-/** Called after a stream was removed and its BYE answered (or given up on), by the replica that ended it. */
-export type StreamEndListener = (session: StreamSession, reason: StreamEndReason) => void;
+/**
+ * Called by the replica that ended a stream, right after it removed the stream from the store;
+ * `done` resolves once the device answered the BYE (or was given up on) and the receiver is closed.
+ */
+export type StreamEndListener = (session: StreamSession, reason: StreamEndReason, done: Promise<void>) => void;
 
 /** How long end() waits for the device's answer to the BYE (the transaction goes on without us). */
 const BYE_WAIT_MS = 1000;
@@ -349,7 +352,7 @@ export class Streams {
   /**
    * Ends a stream; false when it was not (or no longer) there. Resolves once the device answered
    * the BYE (at most BYE_WAIT_MS: a device that cannot take a new INVITE for the channel before
-   * hanging up has by then) and the receiver is closed, then tells the end listeners.
+   * hanging up has by then) and the receiver is closed.
    */
   async end(streamId: string, reason: StreamEndReason, sendBye = true): Promise<boolean> {
     const session = await this.#store.get(streamId);
@@ -359,17 +362,18 @@ export class Streams {
     this.#log.info({ streamId, deviceId: session.deviceId, channelId: session.channelId, streamer: session.streamerId, reason }, 'stream ended');
     // The receiver is gone already, or its streamer is (a call to it would only wait for the timeout).
     const receiverGone = reason === 'receiver-closed' || reason === 'no-media' || reason === 'streamer-gone';
-    await Promise.allSettled([
+    const done = Promise.allSettled([
       sendBye && session.state === 'live' ? this.#bye(session, BYE_WAIT_MS) : Promise.resolve(0),
       receiverGone ? Promise.resolve() : this.#closeReceiver(session.streamerUrl, streamId),
-    ]);
+    ]).then(() => undefined);
     for (const listener of this.#endListeners) {
       try {
-        listener(session, reason);
+        listener(session, reason, done);
       } catch (err) {
         this.#log.error({ err, streamId }, 'stream end listener failed');
       }
     }
+    await done;
     return true;
   }
 

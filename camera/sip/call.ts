@@ -60,7 +60,9 @@ export type CallEndReason =
   | 'no-ack'
   | 'cancelled'
   | 'setup-failed'
-  | 'device-stopped';
+  | 'device-stopped'
+  /** Hung up on purpose (SimulatedDevice.hangUp). */
+  | 'hung-up';
 
 /** What tests and logs see of a call. */
 export interface CallInfo {

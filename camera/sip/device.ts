@@ -216,6 +216,14 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     return [...this.#calls.values()].map((c) => c.info());
   }
 
+  /** Hangs up one call with a BYE, as a camera whose stream ends; false when there is no such call. */
+  async hangUp(callId: string): Promise<boolean> {
+    const call = this.#calls.get(callId);
+    if (!call) return false;
+    await call.end('hung-up', true);
+    return true;
+  }
+
   /** Starts registering (and everything that follows). */
   start(): void {
     if (this.#state !== 'idle') return;

@@ -22,7 +22,7 @@ import type {
 } from '../store/device-store.ts';
 import { parseDeviceConfig } from '../store/device-store.ts';
 import type { RedisKeys } from './keys.ts';
-import { claimDue, takeDue } from './schedule.ts';
+import { claimDue, defineScheduleCommands, takeDue } from './schedule.ts';
 
 const REGISTER = `
 local key, devices, presence, channel = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -132,6 +132,7 @@ export class RedisDeviceStore implements DeviceStore {
 
   constructor(redis: Redis, keys: RedisKeys) {
     this.#redis = defineScripts(redis);
+    defineScheduleCommands(redis);
     this.#keys = keys;
   }
 

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { MediaTransport, StreamerRecord } from '../contracts.ts';
 import type { StreamSession, StreamStore } from '../store/stream-store.ts';
 import { drainingScoreBase, type RedisKeys } from './keys.ts';
-import { takeDue } from './schedule.ts';
+import { defineScheduleCommands, takeDue } from './schedule.ts';
 
 /**
  * Picks the least-loaded live, non-draining streamer of a pool and counts one more stream on it at
@@ -73,6 +73,7 @@ export class RedisStreamStore implements StreamStore {
       redis.defineCommand('gbUpdateStream', { numberOfKeys: 1, lua: UPDATE });
     }
     this.#redis = r;
+    defineScheduleCommands(redis);
     this.#keys = keys;
   }
 

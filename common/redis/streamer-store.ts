@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { GbcastEvent, StreamerRecord } from '../contracts.ts';
 import type { ProbeTarget, StreamerDirectives, StreamerStore } from '../store/streamer-store.ts';
 import { loadScore, type RedisKeys } from './keys.ts';
-import { claimDue } from './schedule.ts';
+import { claimDue, defineScheduleCommands } from './schedule.ts';
 
 /** The streamer side of the load table and the events channel in Redis (see keys.ts for the layout). */
 export class RedisStreamerStore implements StreamerStore {
@@ -11,6 +11,7 @@ export class RedisStreamerStore implements StreamerStore {
 
   constructor(redis: Redis, keys: RedisKeys) {
     this.#redis = redis;
+    defineScheduleCommands(redis);
     this.#keys = keys;
   }
 

@@ -6,8 +6,12 @@
  *   GET /api/v1/devices/:deviceId/channels    its channels (from its last complete catalog)
  *   PUT /api/v1/devices/:deviceId/credential  its own SIP password (the operator writes it from a GbCamera Secret)
  *   DELETE /api/v1/devices/:deviceId/credential
+ *   GET|PUT|DELETE /api/v1/devices/:deviceId/config  its configuration: pool, name, transport, always-on channels
+ *                                             (the operator writes it from a GbCamera; this is for other installs)
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { mediaTransports } from '../../common/contracts.ts';
+import type { DeviceConfig } from '../../common/store/device-store.ts';
 
 const deviceId = { type: 'string', pattern: '^[0-9A-Za-z_.-]{1,64}$' } as const;
 
@@ -27,14 +31,37 @@ const deviceSchema = {
     model: { type: 'string' },
     firmware: { type: 'string' },
     channelCount: { type: 'integer' },
-    pool: { type: 'string' },
     status: { type: 'string' },
     recording: { type: 'string' },
     deviceTime: { type: 'string' },
   },
 } as const;
 
-const errorSchema = { type: 'object', properties: { error: { type: 'string' } } } as const;
+const errorSchema = { type: 'object', properties: { error: { type: 'string' }, reason: { type: 'string' } } } as const;
+
+const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    pool: { type: 'string', pattern: '^[0-9A-Za-z_.-]{1,63}$', description: 'streamer pool of its streams (default: signaling\'s --default-pool)' },
+    name: { type: 'string', maxLength: 256, description: 'display name' },
+    transport: { type: 'string', enum: [...mediaTransports], description: 'media transport of a play that names none (default: --default-transport)' },
+    alwaysOn: {
+      type: 'array',
+      maxItems: 256,
+      description: 'channels kept streaming while the device is online, started again elsewhere when their streamer dies or drains',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['channelId'],
+        properties: {
+          channelId: { type: 'string', pattern: '^[0-9A-Za-z_.-]{1,64}$' },
+          rtmpUrl: { type: 'string', pattern: '^rtmps?://', maxLength: 2048, description: 'where it is pushed (default: --rtmp-url-template)' },
+        },
+      },
+    },
+  },
+} as const;
 
 export interface DeviceFilter {
   /** An id prefix, or a case-insensitive part of the name, manufacturer, model or IP address. */
@@ -188,6 +215,58 @@ export const deviceRoutes: FastifyPluginAsync = async (app) => {
     { schema: { params: { type: 'object', properties: { deviceId } } } },
     async (req, reply) => {
       await signaling.store.deleteCredential(req.params.deviceId);
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Params: { deviceId: string } }>(
+    '/devices/:deviceId/config',
+    {
+      schema: {
+        summary: 'The device\'s configuration',
+        params: { type: 'object', properties: { deviceId } },
+        response: { 200: { ...configSchema, required: ['alwaysOn'] }, 404: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const config = await signaling.store.getConfig(req.params.deviceId);
+      if (!config) return reply.code(404).send({ error: `no configuration for device ${req.params.deviceId}` });
+      return config;
+    },
+  );
+
+  app.put<{ Params: { deviceId: string }; Body: Partial<DeviceConfig> }>(
+    '/devices/:deviceId/config',
+    {
+      schema: {
+        summary: 'Replace the device\'s configuration',
+        description:
+          'The device need not have registered yet. Always-on channels start within a moment when the device is online. A channel taken out of ' +
+          '`alwaysOn` is no longer kept streaming (a running stream goes on until stopped); a new `rtmpUrl`, `pool` or `transport` applies to the next stream.',
+        params: { type: 'object', properties: { deviceId } },
+        body: configSchema,
+        response: { 400: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body;
+      const alwaysOn = body.alwaysOn ?? [];
+      const seen = new Set<string>();
+      for (const c of alwaysOn) {
+        if (seen.has(c.channelId)) return reply.code(400).send({ error: `channel ${c.channelId} is listed twice in alwaysOn`, reason: 'invalid-request' });
+        seen.add(c.channelId);
+      }
+      const config: DeviceConfig = { ...body, alwaysOn: alwaysOn.map((c) => (c.rtmpUrl ? { channelId: c.channelId, rtmpUrl: c.rtmpUrl } : { channelId: c.channelId })) };
+      await signaling.store.setConfig(req.params.deviceId, config);
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete<{ Params: { deviceId: string } }>(
+    '/devices/:deviceId/config',
+    { schema: { summary: 'Remove the device\'s configuration (defaults apply; no channel is kept streaming)', params: { type: 'object', properties: { deviceId } } } },
+    async (req, reply) => {
+      await signaling.store.deleteConfig(req.params.deviceId);
       return reply.code(204).send();
     },
   );

@@ -141,7 +141,14 @@ export const streamRoutes: FastifyPluginAsync = async (app) => {
 
   app.delete<{ Params: { streamId: string } }>(
     '/streams/:streamId',
-    { schema: { params: { type: 'object', properties: { streamId: { type: 'string', pattern: '^[0-9A-Za-z_.:-]{1,128}$' } } }, response: { 404: errorSchema } } },
+    {
+      schema: {
+        summary: 'Stop a stream: BYE to the device, receiver closed',
+        description: 'A stream of an always-on channel is started again by the next check of its device (--always-on-check-ms); take the channel out of the device\'s configuration to stop keeping it.',
+        params: { type: 'object', properties: { streamId: { type: 'string', pattern: '^[0-9A-Za-z_.:-]{1,128}$' } } },
+        response: { 404: errorSchema },
+      },
+    },
     async (req, reply) => {
       const ended = await signaling.streams.end(req.params.streamId, 'api');
       if (!ended) return reply.code(404).send({ error: `no stream ${req.params.streamId}`, reason: 'unknown-stream' });
