@@ -16,8 +16,9 @@
  *   from an earlier process end the same way.
  * - its record says it is draining: the keeper moves its always-on streams (also when the
  *   `streamer.draining` event was missed, or when no other streamer could take them before).
- * With a 1 s period, 800 ms timeout and a 100 ms retry, a dead streamer is found at most ~2.9 s after
- * its last good probe (at once refused connections: ~1.4 s).
+ * With a 1 s period, 250 ms ticks, an 800 ms timeout and a 100 ms retry, a dead streamer is found at
+ * most ~1.35 s after it died when its connections are refused at once, ~2.95 s when its address
+ * stops answering (docs/architecture.md, "Always-on channels and dead streamers").
  */
 import type { Logger } from '../common/logger.ts';
 import type { StreamSession, StreamStore } from '../common/store/stream-store.ts';
