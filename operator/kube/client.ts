@@ -420,8 +420,8 @@ export class KubeClient {
     }
   }
 
-  async #requestOptions(method: string, url: URL, contentType: string | undefined, signal: AbortSignal): Promise<https.RequestOptions> {
-    const opts: https.RequestOptions = { method, headers: {}, signal };
+  async #requestOptions(method: string, url: URL, contentType: string | undefined): Promise<https.RequestOptions> {
+    const opts: https.RequestOptions = { method, headers: {} };
     try {
       await this.#kc.applyToHTTPSOptions(opts);
     } catch (err) {
@@ -445,31 +445,45 @@ export class KubeClient {
 
   async #send(method: string, path: string, query: Query, contentType: string | undefined, body: string | undefined, signal: AbortSignal): Promise<RawResponse> {
     const url = this.#url(path, query);
-    const opts = await this.#requestOptions(method, url, contentType, signal);
+    const opts = await this.#requestOptions(method, url, contentType);
+    // Node frames a DELETE's body neither by length nor by chunks unless told the length.
+    if (body !== undefined) (opts.headers as http.OutgoingHttpHeaders)['content-length'] = Buffer.byteLength(body);
     const lib = url.protocol === 'http:' ? http : https;
     return new Promise<RawResponse>((resolve, reject) => {
+      const fail = (err: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(transportError(method, path, err, signal));
+      };
+      const onAbort = () => req.destroy(new Error('aborted'));
       const req = lib.request(url, opts, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (err) => reject(transportError(method, path, err, signal)));
+        res.on('end', () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve({ statusCode: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', fail);
       });
-      req.on('error', (err) => reject(transportError(method, path, err, signal)));
+      req.on('error', fail);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
       req.end(body);
     });
   }
 
   async #stream(path: string, query: Query, signal: AbortSignal, idleMs: number, onLine: (line: string) => void): Promise<void> {
     const url = this.#url(path, query);
-    const opts = await this.#requestOptions('GET', url, undefined, signal);
+    const opts = await this.#requestOptions('GET', url, undefined);
     const lib = url.protocol === 'http:' ? http : https;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       let idle: NodeJS.Timeout | undefined;
+      const onAbort = () => finish();
       const finish = (err?: unknown) => {
         if (settled) return;
         settled = true;
         clearTimeout(idle);
+        signal.removeEventListener('abort', onAbort);
         req.destroy();
         if (err && !signal.aborted) reject(err);
         else resolve();
@@ -499,9 +513,12 @@ export class KubeClient {
             finish(err);
           }
         });
+        lines.on('error', (err) => finish(transportError('GET', path, err, signal)));
         lines.on('close', () => finish());
       });
       req.on('error', (err) => finish(transportError('GET', path, err, signal)));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
       req.end();
     });
   }
