@@ -20,13 +20,15 @@ const commands: Record<string, Command> = {
     summary: 'signaling + console + one streamer in one process (in-process store without --redis-url); --demo adds cameras',
     run: async (argv) => (await import('../all/command.ts')).runAll(argv),
   },
+  operator: {
+    summary: 'Kubernetes operator: GbStreamServer pools (pods, ports, autoscaling with drain) and GbCamera devices',
+    run: async (argv) => (await import('../operator/command.ts')).runOperator(argv),
+  },
   camera: {
     summary: 'device simulator: registers, answers queries, streams a file as PS/RTP',
     run: async (argv) => (await import('../camera/command.ts')).runCamera(argv),
   },
 };
-
-const planned = ['operator'];
 
 function usage(): string {
   const lines = [`gbcast ${gbcastVersion}: a GB/T 28181 video platform`, '', 'Usage: gbcast <command> [options]', '', 'Commands:'];
@@ -47,8 +49,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const command = commands[name];
   if (!command) {
-    const hint = planned.includes(name) ? ' (not built yet)' : '';
-    process.stderr.write(`unknown command "${name}"${hint}\n\n${usage()}\n`);
+    process.stderr.write(`unknown command "${name}"\n\n${usage()}\n`);
     return 2;
   }
   try {

@@ -8,6 +8,7 @@ import { streamerOptions } from '../streamer/config.ts';
 import { cameraOptions } from '../camera/config.ts';
 import { signalingOptions } from '../signaling/config.ts';
 import { allOptions } from '../all/config.ts';
+import { operatorOptions } from '../operator/config.ts';
 
 /** The options of `gbcast all` that are its own (not the same declaration as signaling's or the streamer's). */
 function ownOptions(spec: OptionSpec, ...parts: OptionSpec[]): OptionSpec {
@@ -47,6 +48,10 @@ export function configurationDocs(): string {
     '## gbcast signaling',
     '',
     table(signalingOptions),
+    '',
+    '## gbcast operator',
+    '',
+    table(operatorOptions),
     '',
     '## gbcast camera',
     '',

@@ -1,0 +1,145 @@
+/**
+ * The operator against the fake API server (our CRDs installed), a real redis-server and a real
+ * signaling: GbCamera credentials let the camera register and its status turns online; a pool gets
+ * its pods with ports and owner references; the scale subresource sizes a pool without autoscaling;
+ * a second operator waits for the Lease and takes over when the first stops.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { CameraFleet } from '../camera/sip/fleet.ts';
+import { silentLogger } from '../common/logger.ts';
+import type { GbCamera, GbStreamServer } from '../operator/api/types.ts';
+import { resources, type KubeClient } from '../operator/kube/client.ts';
+import type { Operator } from '../operator/operator.ts';
+import type { Signaling } from '../signaling/signaling.ts';
+import type { FakeKube } from './support/fake-kube/index.ts';
+import { startKubeWithCrds, startTestOperator, testNamespace } from './support/operator.ts';
+import { startRedisServer, type RedisServer } from './support/redis-server.ts';
+import { startTestSignaling, TEST_SERVER_ID } from './support/signaling.ts';
+import { waitFor } from './support/wait.ts';
+
+let redis: RedisServer;
+let kube: FakeKube;
+let client: KubeClient;
+let signaling: Signaling;
+let operator: Operator;
+const prefix = `op${process.pid}:`;
+
+before(async () => {
+  redis = await startRedisServer();
+  ({ kube, client } = await startKubeWithCrds());
+  // Only devices with their own credential (from a GbCamera) may register.
+  signaling = await startTestSignaling(redis.url, { unknownDevices: 'refuse', password: undefined, redisPrefix: prefix, keepaliveIntervalS: 1 });
+  operator = await startTestOperator(kube, redis.url, [`--redis-prefix=${prefix}`, '--camera-keepalive-status-s=10']);
+});
+
+after(async () => {
+  await operator?.stop();
+  await signaling?.stop();
+  await kube?.stop();
+  await redis?.stop();
+});
+
+function pods(pool: string) {
+  return kube.list('v1', 'Pod', testNamespace).filter((p) => (p.metadata as { labels?: Record<string, string> }).labels?.['gbcast.io/pool'] === pool);
+}
+
+test('a GbCamera with a Secret lets its camera register, and its status follows the device', async () => {
+  const deviceId = '34020000001320000042';
+  await client.create(resources.secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cams', namespace: testNamespace }, stringData: { gate: 's3cret-gate' } } as never);
+  const camera: GbCamera = {
+    apiVersion: 'gbcast.io/v1alpha1',
+    kind: 'GbCamera',
+    metadata: { name: 'gate', namespace: testNamespace },
+    spec: { deviceId, passwordSecretRef: { name: 'cams', key: 'gate' }, displayName: 'Front gate', pool: 'edge', alwaysOn: [] },
+  };
+  await client.create(resources.gbCameras, camera as never);
+  await waitFor('the credential in the store', async () => (await signaling.store.authPrepare(deviceId, '127.0.0.9', `n${Math.random()}`, 1000)).credential === 's3cret-gate', 10_000, 100);
+  assert.deepEqual(await signaling.store.getConfig(deviceId), { pool: 'edge', name: 'Front gate', transport: 'udp', alwaysOn: [] });
+  const withFinalizer = await client.get(resources.gbCameras, 'gate', testNamespace);
+  assert.deepEqual(withFinalizer.metadata.finalizers, ['gbcast.io/camera-cleanup']);
+
+  const fleet = await CameraFleet.start({
+    server: { id: TEST_SERVER_ID, host: '127.0.0.1', port: signaling.sipPort },
+    password: 's3cret-gate',
+    firstDeviceId: deviceId,
+    count: 1,
+    channels: 1,
+    localAddress: '127.0.0.1',
+    keepaliveIntervalMs: 1000,
+    media: { audio: 'pcma' },
+    logger: silentLogger(),
+  });
+  try {
+    const online = await waitFor('the camera online in its status', async () => {
+      const c = await client.get(resources.gbCameras, 'gate', testNamespace);
+      return c.status?.online === true && c.status.manufacturer ? c : undefined;
+    }, 15_000, 100);
+    assert.equal(online.status?.address?.startsWith('UDP 127.0.0.1:'), true);
+    assert.equal(online.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+    assert.equal(online.status?.observedGeneration, 1);
+  } finally {
+    await fleet.stop();
+  }
+  await waitFor('offline in its status after it unregistered', async () => (await client.get(resources.gbCameras, 'gate', testNamespace)).status?.online === false, 10_000, 100);
+
+  await client.delete(resources.gbCameras, 'gate', { namespace: testNamespace });
+  await waitFor('the camera gone after its finalizer ran', async () => (await client.tryGet(resources.gbCameras, 'gate', testNamespace)) === undefined, 10_000, 100);
+  assert.equal((await signaling.store.authPrepare(deviceId, '127.0.0.9', `n${Math.random()}`, 1000)).credential, undefined, 'the credential is removed');
+  assert.equal(await signaling.store.getConfig(deviceId), undefined);
+});
+
+test('a pool gets its pods, each with its own port, owned by the pool; status and the scale subresource', async () => {
+  const pool: GbStreamServer = {
+    apiVersion: 'gbcast.io/v1alpha1',
+    kind: 'GbStreamServer',
+    metadata: { name: 'fixed', namespace: testNamespace },
+    spec: { replicas: 2, media: { exposure: 'hostPort', portRange: { min: 32000, max: 32009 } }, image: 'gbcast:test', drainTimeoutSeconds: 30 },
+  };
+  await client.create(resources.gbStreamServers, pool as never);
+  await waitFor('two pods', () => pods('fixed').length === 2, 10_000, 50);
+  const created = pods('fixed') as unknown as { metadata: { annotations: Record<string, string>; ownerReferences: { kind: string; name: string; controller: boolean }[] } }[];
+  assert.deepEqual(created.map((p) => p.metadata.annotations['gbcast.io/media-port']).sort(), ['32000', '32001']);
+  assert.deepEqual(created[0].metadata.ownerReferences.map((r) => [r.kind, r.name, r.controller]), [['GbStreamServer', 'fixed', true]]);
+
+  const status = await waitFor('the status', async () => {
+    const p = await client.get(resources.gbStreamServers, 'fixed', testNamespace);
+    return p.status?.replicas === 2 ? p.status : undefined;
+  }, 10_000, 50);
+  assert.equal(status.selector, 'gbcast.io/pool=fixed');
+  assert.equal(status.readyReplicas, 0, 'no kubelet here: nothing is ready');
+
+  // `kubectl scale gbss fixed --replicas 3`
+  await client.patchScale(resources.gbStreamServers, 'fixed', 3, { namespace: testNamespace });
+  await waitFor('a third pod', () => pods('fixed').length === 3, 10_000, 50);
+  const scale = await client.getScale(resources.gbStreamServers, 'fixed', testNamespace);
+  assert.equal(scale.spec?.replicas, 3);
+  // Idle pods (never ready, no streams) go at once when scaled down.
+  await client.patchScale(resources.gbStreamServers, 'fixed', 1, { namespace: testNamespace });
+  await waitFor('back to one pod', () => pods('fixed').filter((p) => !(p.metadata as { deletionTimestamp?: string }).deletionTimestamp).length === 1, 10_000, 50);
+  await waitFor('no duplicate pods afterwards', async () => {
+    await new Promise((r) => setTimeout(r, 500));
+    return pods('fixed').length === 1;
+  }, 10_000, 50);
+});
+
+test('a second operator waits for the Lease and takes over when the first stops', async () => {
+  const second = await startTestOperator(kube, redis.url, [`--redis-prefix=${prefix}`]);
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(operator.leading, true);
+    assert.equal(second.leading, false);
+    await operator.stop();
+    await waitFor('the second one leading', () => second.leading, 10_000, 50);
+    // It acts: a new pool gets its pod from the new leader.
+    await client.create(resources.gbStreamServers, {
+      apiVersion: 'gbcast.io/v1alpha1',
+      kind: 'GbStreamServer',
+      metadata: { name: 'after', namespace: testNamespace },
+      spec: { replicas: 1, media: { exposure: 'hostPort', portRange: { min: 32100, max: 32109 } }, image: 'gbcast:test', drainTimeoutSeconds: 30 },
+    } as never);
+    await waitFor('a pod from the new leader', () => pods('after').length === 1, 10_000, 50);
+  } finally {
+    operator = second;
+  }
+});
