@@ -345,11 +345,11 @@ export class Api {
         delete c.metadata;
         delete c.apiVersion;
         delete c.kind;
-        if (def.group === 'apiextensions.k8s.io') delete c.status;
+        if (def.statusSubresource) delete c.status;
         return c;
       };
       const gen = typeof oldMeta.generation === 'number' ? oldMeta.generation : 1;
-      m.generation = deepEqual(strip(next), strip(old)) ? gen : gen + 1;
+      m.generation = subresource === 'status' || deepEqual(strip(next), strip(old)) ? gen : gen + 1;
     }
     const withFields = managedDone ? next : recordUpdate(old, next, { manager: opts.manager, apiVersion: apiVersionOf(def), subresource, now: now(), info: def.typeInfo });
     const same = (a: JsonObject): JsonObject => {
@@ -500,10 +500,13 @@ export class Api {
         if (typeof nm.generation === 'number' && nm.generation > 0) nm.generation += 1;
         if (isNamespace) (next.status as JsonObject).phase = 'Terminating';
       }
-      if (opts.dryRun) return { code: 202, body: this.present(def, next) };
+      // The real handler answers 200 with the object still there, 202 only when the request set
+      // orphanDependents=false (kept that way for old clients).
+      const code = options.orphanDependents === false ? 202 : 200;
+      if (opts.dryRun) return { code, body: this.present(def, next) };
       const written = deepEqual(next, stored) ? stored : this.store.write(def.skey, next);
       this.onChange();
-      return { code: 202, body: this.present(def, written) };
+      return { code, body: this.present(def, written) };
     }
     if (opts.dryRun) return { code: 200, body: this.present(def, stored) };
     const gone = this.store.remove(def.skey, m.namespace as string | undefined, name) as JsonObject;

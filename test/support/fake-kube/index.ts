@@ -154,6 +154,7 @@ class FakeKubeServer implements FakeKube {
     this.controllers.stop();
     this.hub.endAll();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
     for (const s of this.sockets) s.destroy();
     await closed;
   }
