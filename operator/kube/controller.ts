@@ -130,24 +130,28 @@ export class Controller {
 }
 
 function handlersFor(w: ControllerWatch, queue: WorkQueue<string>) {
-  const enqueue = (obj: KubeObject) => {
+  const keysOf = (obj: KubeObject, into: Set<string>) => {
     let keys: string | string[] | undefined;
     try {
       keys = w.keys ? w.keys(obj) : keyOf(obj);
     } catch {
       return;
     }
-    if (typeof keys === 'string') queue.add(keys);
-    else if (keys) for (const k of keys) queue.add(k);
+    if (typeof keys === 'string') into.add(keys);
+    else if (keys) for (const k of keys) into.add(k);
+  };
+  const enqueue = (...objs: KubeObject[]) => {
+    // Keys gathered first: adding one key twice in a row would hand it to an idle worker and then
+    // mark it dirty, reconciling it twice.
+    const keys = new Set<string>();
+    for (const obj of objs) keysOf(obj, keys);
+    for (const k of keys) queue.add(k);
   };
   return {
-    add: enqueue,
-    update: (oldObj: KubeObject, newObj: KubeObject) => {
-      // Both: a pod that changed owner (or labels a mapper reads) concerns the old key as well.
-      if (oldObj !== newObj) enqueue(oldObj);
-      enqueue(newObj);
-    },
-    delete: enqueue,
+    add: (obj: KubeObject) => enqueue(obj),
+    // Both: a pod that changed owner (or labels a mapper reads) concerns the old key as well.
+    update: (oldObj: KubeObject, newObj: KubeObject) => (oldObj === newObj ? enqueue(newObj) : enqueue(oldObj, newObj)),
+    delete: (obj: KubeObject) => enqueue(obj),
   };
 }
 
