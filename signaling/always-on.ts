@@ -29,6 +29,7 @@ import type { StreamSession, StreamStore } from '../common/store/stream-store.ts
 import type { StreamerStore } from '../common/store/streamer-store.ts';
 import type { SignalingStats } from './metrics.ts';
 import { PlayError, type StreamEndReason, type Streams } from './streams.ts';
+import { forEachLimited } from './concurrency.ts';
 
 export interface AlwaysOnOptions {
   /** Each always-on device is checked this often (by one replica). */
@@ -64,6 +65,8 @@ const CLAIM_LIMIT = 200;
 const CHECK_SETTLE_MS = 250;
 /** stop() waits this long at most for work in flight. */
 const STOP_WAIT_MS = 3000;
+/** Streams moved off a draining streamer at once at most. */
+const MOVE_CONCURRENCY = 20;
 
 export class AlwaysOnKeeper {
   readonly #o: AlwaysOnOptions;
@@ -150,18 +153,29 @@ export class AlwaysOnKeeper {
     if (this.#stopped || this.#moving.has(streamerId)) return 0;
     this.#moving.add(streamerId);
     let moved = 0;
+    const pools = new Map<string, Promise<boolean>>();
+    const canMove = (pool: string) => {
+      let can = pools.get(pool);
+      if (!can) pools.set(pool, (can = this.#streamers.listPool(pool).then((records) => records.some((r) => r.id !== streamerId && !r.draining))));
+      return can;
+    };
     try {
-      for (const session of await this.#streamStore.listOnStreamer(streamerId)) {
-        const config = await this.#devices.getConfig(session.deviceId);
-        if (!config?.alwaysOn.some((c) => c.channelId === session.channelId)) continue;
-        const pool = config.pool ?? this.#o.defaultPool;
-        const others = (await this.#streamers.listPool(pool)).filter((r) => r.id !== streamerId && !r.draining);
-        if (others.length === 0) {
-          this.#log.info({ streamerId, streamId: session.streamId, pool }, 'always-on: no other streamer to move to; the stream stays on the draining one');
-          continue;
-        }
-        if (await this.#streams.end(session.streamId, 'streamer-draining')) moved++;
-      }
+      await forEachLimited(
+        await this.#streamStore.listOnStreamer(streamerId),
+        MOVE_CONCURRENCY,
+        async (session) => {
+          const config = await this.#devices.getConfig(session.deviceId);
+          if (!config?.alwaysOn.some((c) => c.channelId === session.channelId)) return;
+          const pool = config.pool ?? this.#o.defaultPool;
+          if (!(await canMove(pool))) {
+            // Asked again at each probe of the draining streamer: not worth a log line each time.
+            this.#log.debug({ streamerId, streamId: session.streamId, pool }, 'always-on: no other streamer to move to; the stream stays on the draining one');
+            return;
+          }
+          if (await this.#streams.end(session.streamId, 'streamer-draining')) moved++;
+        },
+        (err, session) => this.#log.warn({ err, streamerId, streamId: session.streamId }, 'always-on: moving a stream off a draining streamer failed'),
+      );
     } catch (err) {
       this.#log.warn({ err, streamerId }, 'always-on: moving streams off a draining streamer failed');
     } finally {

@@ -11,8 +11,8 @@ import { SignalingStats } from './metrics.ts';
 import { StreamerWatch } from './streamer-watch.ts';
 import type { StreamEndReason, Streams } from './streams.ts';
 
-/** A /healthz that answers as `answer` says for each request in turn (undefined: hang up). */
-let answers: ({ startedAt?: number } | 500 | undefined)[] = [];
+/** A /healthz that answers as `answer` says for each request in turn (undefined: hang up; 'silent': never answer). */
+let answers: ({ startedAt?: number } | 500 | 'silent' | undefined)[] = [];
 let requests = 0;
 let server: http.Server;
 let liveUrl = '';
@@ -22,6 +22,7 @@ before(async () => {
   server = http.createServer((req, res) => {
     requests++;
     const answer = answers.length > 1 ? answers.shift() : answers[0];
+    if (answer === 'silent') return;
     if (answer === undefined) req.socket.destroy();
     else if (answer === 500) res.writeHead(500).end();
     else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', ...answer }));
@@ -128,6 +129,19 @@ test('a streamer unreachable twice in a row is gone: out of its pool and the pro
   assert.deepEqual((await f.backend.streamers.listPool('p1')).map((r) => r.id), ['s2'], 'no play picks it');
   assert.deepEqual((await f.backend.streamers.claimDueProbes(Number.MAX_SAFE_INTEGER, 0)).map((t) => t.id), ['s2'], 'off the probe schedule');
   assert.equal(f.stats.streamersGone.unreachable, 1);
+  await f.backend.close();
+});
+
+test('a streamer that accepts connections but does not answer within the timeout, twice, is gone', async () => {
+  const f = fixture();
+  await f.backend.streamers.report(record('s1'), 60);
+  await f.backend.streams.save(session('a', 's1'));
+  answers = ['silent'];
+  requests = 0;
+  await f.watch.probe(await f.claim('s1'));
+  assert.equal(requests, 2);
+  assert.deepEqual(f.ended, [['a', 'streamer-gone']]);
+  server.closeAllConnections();
   await f.backend.close();
 });
 

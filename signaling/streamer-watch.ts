@@ -25,6 +25,10 @@ import type { StreamSession, StreamStore } from '../common/store/stream-store.ts
 import type { ProbeTarget, StreamerStore } from '../common/store/streamer-store.ts';
 import type { SignalingStats } from './metrics.ts';
 import type { Streams } from './streams.ts';
+import { forEachLimited } from './concurrency.ts';
+
+/** Streams of a gone streamer ended at once at most (each a BYE, and for always-on ones a new play). */
+const END_CONCURRENCY = 50;
 
 export interface StreamerWatchOptions {
   /** Each streamer is probed this often (by one replica). */
@@ -142,7 +146,12 @@ export class StreamerWatch {
   }
 
   async #endAll(sessions: StreamSession[]): Promise<void> {
-    await Promise.allSettled(sessions.map((s) => this.#streams.end(s.streamId, 'streamer-gone')));
+    await forEachLimited(
+      sessions,
+      END_CONCURRENCY,
+      (s) => this.#streams.end(s.streamId, 'streamer-gone'),
+      (err, s) => this.#log.warn({ err, streamId: s.streamId }, 'ending a stream of a gone streamer failed'),
+    );
   }
 
   async #health(url: string): Promise<Health> {

@@ -252,6 +252,64 @@ for (const kind of ['redis', 'memory'] as const) {
   });
 }
 
+describe('always-on channels with two signaling replicas (Redis)', () => {
+  test('one stream per channel whichever replica acts; a stopping streamer\'s stream is moved once', async () => {
+    const redisPrefix = `aotwo${process.pid}:`;
+    const options = { redisPrefix, alwaysOnCheckMs: 300, presenceSweepMs: 200, inviteTimeoutMs: 5000 };
+    const replicas = [await startTestSignaling(redis.url, options), await startTestSignaling(redis.url, options)];
+    const streamers = [
+      await startTestStreamer({ redisUrl: redis.url, redisPrefix, reportIntervalMs: 500, pool: 'p-two' }),
+      await startTestStreamer({ redisUrl: redis.url, redisPrefix, reportIntervalMs: 500, pool: 'p-two' }),
+    ];
+    const [a] = replicas;
+    const deviceId = '34020000001320000701';
+    const [channelId] = channelIdsOf(deviceId, 1);
+    const total = (reason: string) => replicas.reduce((sum, r) => sum + (r.stats.alwaysOnRestarts[reason] ?? 0), 0);
+    let fleet: CameraFleet | undefined;
+    try {
+      await waitFor('both streamers in the pool', async () => (await a.streamStore.listStreamers()).filter((r) => r.pool === 'p-two').length === 2);
+      await a.store.setConfig(deviceId, { pool: 'p-two', alwaysOn: [{ channelId }] });
+      fleet = await CameraFleet.start({
+        server: { id: TEST_SERVER_ID, host: '127.0.0.1', port: a.sipPort },
+        password: TEST_PASSWORD,
+        firstDeviceId: deviceId,
+        count: 1,
+        channels: 1,
+        localAddress: '127.0.0.1',
+        keepaliveIntervalMs: 1000,
+        media: { video: fixturePath('avatar.h264'), audio: 'pcma', loop: true },
+        logger: silentLogger(),
+      });
+      const camera = fleet.devices[0];
+      const live = async (not?: string) => {
+        const id = await a.streamStore.channelStreamId(deviceId, channelId);
+        const s = id && id !== not ? await a.streamStore.get(id) : undefined;
+        return s?.state === 'live' ? s : undefined;
+      };
+      const first = await waitFor('the always-on stream', () => live());
+      // Both replicas' checks look at the device several times meanwhile.
+      await sleep(1200);
+      assert.equal(await a.streamStore.channelStreamId(deviceId, channelId), first.streamId);
+      assert.equal(camera.calls().length, 1, 'one INVITE reached the camera');
+      assert.deepEqual([total('device-online'), total('check')], [1, 0]);
+
+      const carrying = streamers.find((s) => s.config.streamerId === first.streamerId)!;
+      const other = streamers.find((s) => s !== carrying)!;
+      await carrying.stop(0);
+      const moved = await waitFor('the stream on the other streamer', () => live(first.streamId));
+      assert.equal(moved.streamerId, other.config.streamerId);
+      await waitFor('the camera has the new call only', () => camera.calls().length === 1 && camera.calls()[0].state === 'active');
+      await sleep(1200);
+      assert.equal(total('streamer-draining') + total('streamer-gone'), 1, 'moved once');
+      assert.equal(await a.streamStore.channelStreamId(deviceId, channelId), moved.streamId);
+    } finally {
+      await fleet?.stop();
+      for (const r of replicas) await r.stop();
+      for (const s of streamers) await s.stop();
+    }
+  });
+});
+
 describe('always-on channels when their streamer process is killed (Redis, gbcast streamer processes)', () => {
   const redisPrefix = `aokill${process.pid}:`;
   let signaling: Signaling;
