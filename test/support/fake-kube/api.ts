@@ -395,7 +395,10 @@ export class Api {
       else if (type === 'application/merge-patch+json') patched = mergePatch(current, patch);
       else patched = strategicMergePatch(current, patch, def.typeInfo);
     } catch (e) {
-      if (e instanceof PatchError) throw new KubeError(422, 'Invalid', e.message, { causes: [{ reason: 'FieldValueInvalid', message: e.message }] });
+      // As the real handler: a patch it cannot read is 400; one that does not apply (a failed test,
+      // a missing path) is 422 with the patch library's words as an UnexpectedServerResponse cause.
+      if (e instanceof PatchError && e.malformed) throw badRequest(e.message);
+      if (e instanceof PatchError) throw new KubeError(422, 'Invalid', 'the server rejected our request due to an error in our request', { name, group: def.group || undefined, kind: def.resource, causes: [{ reason: 'UnexpectedServerResponse', message: e.message }] });
       throw e;
     }
     if (!isObject(patched)) throw badRequest('the patched object is not a JSON object');

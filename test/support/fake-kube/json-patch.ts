@@ -5,7 +5,14 @@
 import { clone, deepEqual, isObject } from './status.ts';
 import type { Json } from './status.ts';
 
-export class PatchError extends Error {}
+/** A patch that cannot be applied to this document (`malformed`: one that cannot even be read). */
+export class PatchError extends Error {
+  readonly malformed: boolean;
+  constructor(message: string, malformed = false) {
+    super(message);
+    this.malformed = malformed;
+  }
+}
 
 function parsePointer(pointer: string): string[] {
   if (pointer === '') return [];
@@ -65,10 +72,10 @@ function remove(doc: Json, pointer: string): Json {
 }
 
 export function jsonPatch(document: Json, ops: Json): Json {
-  if (!Array.isArray(ops)) throw new PatchError('a JSON patch must be an array of operations');
+  if (!Array.isArray(ops)) throw new PatchError('a JSON patch must be an array of operations', true);
   let doc = clone(document);
   for (const op of ops) {
-    if (!isObject(op) || typeof op.op !== 'string' || typeof op.path !== 'string') throw new PatchError('each operation needs "op" and "path"');
+    if (!isObject(op) || typeof op.op !== 'string' || typeof op.path !== 'string') throw new PatchError('each operation needs "op" and "path"', true);
     const path = op.path;
     switch (op.op) {
       case 'add':
@@ -98,7 +105,7 @@ export function jsonPatch(document: Json, ops: Json): Json {
         if (!deepEqual(getAt(doc, path), op.value ?? null)) throw new PatchError(`testing value ${path} failed: test failed`);
         break;
       default:
-        throw new PatchError(`unknown operation "${op.op}"`);
+        throw new PatchError(`unexpected kind: ${op.op}`, true);
     }
   }
   return doc;
