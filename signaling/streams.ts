@@ -121,14 +121,13 @@ export class Streams {
 
   async play(deviceId: string, channelId: string, request: PlayRequest): Promise<PlayResult> {
     const started = Date.now();
-    const device = await this.#devices.get(deviceId);
+    const [device, config] = await Promise.all([this.#devices.get(deviceId), this.#devices.getConfig(deviceId)]);
     if (!device) throw new PlayError(404, 'unknown-device', `no device ${deviceId}`);
     if (!device.online) throw new PlayError(409, 'device-offline', `device ${deviceId} is offline`);
     const streamId = `${channelId}-${randomBytes(4).toString('hex')}`;
     const claim = await this.#store.claimChannel(deviceId, channelId, streamId);
     if (!claim.claimed) return this.#existing(claim.streamId, deviceId, channelId, request);
     try {
-      const config = await this.#devices.getConfig(deviceId);
       const result = await this.#start(device, config, channelId, streamId, request);
       this.#stats.inviteOutcomes.ok++;
       if (this.#stats.inviteSetupMs.length < 10_000) this.#stats.inviteSetupMs.push(Date.now() - started);
