@@ -103,12 +103,15 @@ export const isAlreadyExists = (err: unknown): boolean => isKubeError(err, 409) 
 export const isGone = (err: unknown): boolean => isKubeError(err, 410);
 /**
  * The object changed under us: 409 Conflict (stale resourceVersion), or a JSON patch whose `test`
- * operation failed (the API server answers those with 422 "Testing value ... failed").
+ * operation failed (the API server answers those with 422 "the server rejected our request...",
+ * the patch library's "testing value /x failed" in the Status' causes).
  */
 export function isConflict(err: unknown): boolean {
   if (!(err instanceof KubeError)) return false;
   if (err.code === 409) return err.reason !== 'AlreadyExists';
-  return err.code === 422 && /test(ing)? .*fail/i.test(err.message);
+  if (err.code !== 422) return false;
+  const testFailed = /test(ing)? .*fail/i;
+  return testFailed.test(err.message) || (err.status?.details?.causes ?? []).some((c) => testFailed.test(c.message ?? ''));
 }
 
 export interface RequestOptions {
