@@ -416,8 +416,8 @@ describe('patch', () => {
     ] })) as JsonObject;
     assert.deepEqual([(patched.spec as JsonObject).size, (patched.spec as JsonObject).tags, (patched.spec as JsonObject).extra], [2, ['c', 'd'], { n: 'x' }]);
     const failed = await failure(custom.patchNamespacedCustomObject({ group, version, plural, namespace: 'default', name: 'mp', body: [{ op: 'replace', path: '/spec/size', value: 7 }, { op: 'test', path: '/spec/size', value: 1 }] }));
-    assert.deepEqual([failed.code, failed.reason, failed.message], [422, 'Invalid', 'the server rejected our request due to an error in our request']);
-    assert.match(String(failed.details?.causes?.[0].message), /testing value \/spec\/size failed/);
+    // The real server answers a patch that does not apply with a generic 422 that drops the reason.
+    assert.deepEqual(failed, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server rejected our request due to an error in our request', reason: 'Invalid', details: {}, code: 422 });
     const malformed = await raw('PATCH', `/apis/${group}/${version}/namespaces/default/${plural}/mp`, { op: 'replace' }, 'application/json-patch+json');
     assert.equal(malformed.status, 400);
     const now = (await custom.getNamespacedCustomObject({ group, version, plural, namespace: 'default', name: 'mp' })) as JsonObject;

@@ -395,10 +395,12 @@ export class Api {
       else if (type === 'application/merge-patch+json') patched = mergePatch(current, patch);
       else patched = strategicMergePatch(current, patch, def.typeInfo);
     } catch (e) {
-      // As the real handler: a patch it cannot read is 400; one that does not apply (a failed test,
-      // a missing path) is 422 with the patch library's words as an UnexpectedServerResponse cause.
+      // As the real handler: a patch it cannot read is 400 BadRequest; one that does not apply (a
+      // failed test, a missing path) is apimachinery's generic 422 (NewGenericServerResponse with no
+      // resource and isUnexpectedResponse=false): a fixed message, empty details, and the patch
+      // library's own words dropped.
       if (e instanceof PatchError && e.malformed) throw badRequest(e.message);
-      if (e instanceof PatchError) throw new KubeError(422, 'Invalid', 'the server rejected our request due to an error in our request', { name, group: def.group || undefined, kind: def.resource, causes: [{ reason: 'UnexpectedServerResponse', message: e.message }] });
+      if (e instanceof PatchError) throw new KubeError(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
       throw e;
     }
     if (!isObject(patched)) throw badRequest('the patched object is not a JSON object');
@@ -567,7 +569,8 @@ export class Api {
         else if (type === 'application/merge-patch+json') scale = mergePatch(scale, p) as JsonObject;
         else throw new KubeError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json');
       } catch (e) {
-        if (e instanceof PatchError) throw new KubeError(422, 'Invalid', e.message);
+        if (e instanceof PatchError && e.malformed) throw badRequest(e.message);
+        if (e instanceof PatchError) throw new KubeError(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
         throw e;
       }
     } else {

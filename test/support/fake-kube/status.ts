@@ -47,8 +47,10 @@ export class KubeError extends Error {
 }
 
 export function statusBody(code: number, reason: string, message: string, details?: StatusDetails): StatusBody {
-  const body: StatusBody = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+  // Field order as the real server writes it: ..., reason, details, code.
+  const body = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason } as StatusBody;
   if (details !== undefined) body.details = details;
+  body.code = code;
   return body;
 }
 
