@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { silentLogger } from '../common/logger.ts';
 import { openRedisBackend, type StoreBackend } from '../common/store/backend.ts';
@@ -188,6 +189,71 @@ describe('fake kubelet', () => {
     assert.equal((await pod('s3'))?.spec.nodeName, 'node-b', 'the emptier node');
     await client.delete(resources.pods, 's3', { namespace: 'default' });
     await waitFor('s3 gone', async () => !(await pod('s3')) && !kubelet.running().includes('default/s3'), 15_000);
+  });
+
+  it('forwards a NodePort Service to its Ready pod (TCP and UDP)', async () => {
+    const p = streamerPod('np', 10000);
+    const c = p.spec.containers[0];
+    c.ports = [
+      { name: 'rtp-udp', containerPort: 10000, protocol: 'UDP' },
+      { name: 'rtp-tcp', containerPort: 10000, protocol: 'TCP' },
+      { name: 'http', containerPort: 8081, protocol: 'TCP' },
+    ];
+    p.metadata.labels = { 'gbcast.io/pod': 'np' };
+    await client.create(resources.pods, p);
+    const ready = await waitFor('np Ready', async () => {
+      const x = await pod('np');
+      return isReady(x) && x;
+    }, 30_000);
+    const nodePort = 30000 + Math.floor(Math.random() * 2700);
+    await client.create(resources.services, {
+      metadata: { name: 'np', namespace: 'default' },
+      spec: {
+        type: 'NodePort',
+        externalTrafficPolicy: 'Local',
+        selector: { 'gbcast.io/pod': 'np' },
+        ports: [
+          { name: 'rtp-udp', protocol: 'UDP', port: 10000, targetPort: 10000, nodePort },
+          { name: 'rtp-tcp', protocol: 'TCP', port: 10000, targetPort: 10000, nodePort },
+        ],
+      },
+    });
+    const nodeIP = kubelet.nodes.find((n) => n.name === ready.spec.nodeName)!.internalIP;
+    await waitFor('TCP through the node port', () =>
+      new Promise<boolean>((resolve) => {
+        const s = net.connect(nodePort, nodeIP, () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
+      }),
+    );
+    const udpPackets = async () => {
+      const text = await (await fetch(`http://${ready.status!.podIP}:8081/metrics`)).text();
+      return Number(/gbcast_streamer_rtp_packets_total\{[^}]*transport="udp"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const before = await udpPackets();
+    const sender = dgram.createSocket('udp4');
+    const rtp = Buffer.alloc(20);
+    rtp[0] = 0x80;
+    rtp[1] = 96;
+    rtp.writeUInt32BE(0x1234, 8);
+    try {
+      await waitFor('UDP through the node port', async () => {
+        await new Promise<void>((r) => sender.send(rtp, nodePort, nodeIP, () => r()));
+        return (await udpPackets()) > before;
+      });
+    } finally {
+      sender.close();
+    }
+    // On another node with externalTrafficPolicy Local: no endpoint there, nothing answers.
+    const other = kubelet.nodes.find((n) => n.name !== ready.spec.nodeName)!.internalIP;
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = net.connect(nodePort, other, () => s.once('close', () => resolve(true)));
+      s.once('error', () => resolve(true));
+      s.setTimeout(2000, () => resolve(false));
+    });
+    assert.ok(refused, 'closed at once');
   });
 });
 

@@ -22,7 +22,12 @@
  * own address 127.A.B.C (pods in a cluster do not share one: the streamer's HTTP port is the same
  * 8081 in every pod). The streamer's HTTP binds the pod IP and its media port binds the pod IP, or
  * the node's InternalIP when that port is a hostPort (what the node's hostPort mapping does), unless
- * the pod sets GBCAST_HTTP_HOST/GBCAST_RTP_HOST itself. NodePort Services are not forwarded.
+ * the pod sets GBCAST_HTTP_HOST/GBCAST_RTP_HOST itself.
+ *
+ * kube-proxy: a NodePort (or LoadBalancer) Service's node ports listen on each node's InternalIP
+ * and forward TCP connections and UDP datagrams to a Ready pod its selector picks (on that node
+ * only with externalTrafficPolicy Local). Unlike the real one it does not keep the client's source
+ * address: the pod sees the datagrams coming from the node's address.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -32,7 +37,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { isNotFound, KubeClient, resources } from '../../operator/kube/client.ts';
 import { Informer, keyOf } from '../../operator/kube/informer.ts';
-import type { Container, ContainerState, ContainerStatus, Node, Pod, PodCondition, Probe } from '../../operator/kube/types.ts';
+import type { Container, ContainerState, ContainerStatus, Node, Pod, PodCondition, Probe, Service } from '../../operator/kube/types.ts';
 import type { FakeKube, JsonObject } from './fake-kube/index.ts';
 import { repoRoot } from './fixtures.ts';
 
@@ -55,6 +60,8 @@ export interface FakeKubeletOptions {
   restartBackoffMs?: { initialMs?: number; maxMs?: number };
   /** How often unschedulable pods are tried again besides on changes (default 500 ms). */
   scheduleRetryMs?: number;
+  /** Forward NodePort Services (default true). */
+  nodePorts?: boolean;
 }
 
 export interface FakeKubelet {
@@ -139,6 +146,8 @@ class Kubelet implements FakeKubelet {
   readonly #client: KubeClient;
   readonly #pods: Informer<Pod>;
   readonly #nodeInformer: Informer<Node>;
+  readonly #services: Informer<Service>;
+  readonly #nodePorts: NodePorts;
   readonly #runtimes = new Map<string, Runtime>();
   readonly #logs = new Map<string, string[]>();
   readonly #restarts = new Map<string, number>();
@@ -159,6 +168,8 @@ class Kubelet implements FakeKubelet {
     this.nodes = options.nodes.map((n, i) => ({ name: n.name, internalIP: n.internalIP ?? `127.0.0.${i + 1}`, externalIP: n.externalIP }));
     this.#pods = new Informer(this.#client, resources.pods, { resyncMs: 0, relistMs: 0, backoff: { initialMs: 50, maxMs: 1000 } });
     this.#nodeInformer = new Informer(this.#client, resources.nodes, { resyncMs: 0, relistMs: 0, backoff: { initialMs: 50, maxMs: 1000 } });
+    this.#services = new Informer(this.#client, resources.services, { resyncMs: 0, relistMs: 0, backoff: { initialMs: 50, maxMs: 1000 } });
+    this.#nodePorts = new NodePorts(this.nodes, this.#services, this.#pods, (line) => this.#log('kube-system/kube-proxy', line));
   }
 
   async start(): Promise<void> {
@@ -171,7 +182,14 @@ class Kubelet implements FakeKubelet {
     });
     this.#nodeInformer.start();
     this.#pods.start();
-    await Promise.all([this.#nodeInformer.synced, this.#pods.synced]);
+    const informers = [this.#nodeInformer.synced, this.#pods.synced];
+    if (this.#options.nodePorts ?? true) {
+      const sync = () => this.#nodePorts.sync();
+      this.#services.addHandlers({ add: sync, update: sync, delete: sync });
+      this.#services.start();
+      informers.push(this.#services.synced);
+    }
+    await Promise.all(informers);
     this.#scheduleTimer = setInterval(() => this.#kickScheduler(), this.#options.scheduleRetryMs ?? 500);
     this.#kickScheduler();
   }
@@ -207,7 +225,8 @@ class Kubelet implements FakeKubelet {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#scheduleTimer);
-    await Promise.all([this.#pods.stop(), this.#nodeInformer.stop()]);
+    await Promise.all([this.#pods.stop(), this.#nodeInformer.stop(), this.#services.stop()]);
+    await this.#nodePorts.close();
     const exits: Promise<void>[] = [];
     for (const rt of this.#runtimes.values()) {
       this.#stopProbes(rt);
@@ -913,4 +932,159 @@ async function allFree(ip: string, ports: { port: number; udp: boolean }[]): Pro
     if (!free) return false;
   }
   return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// kube-proxy, NodePort Services only
+
+interface Listener {
+  key: string;
+  close(): Promise<void>;
+}
+
+class NodePorts {
+  readonly #nodes: NodeInfo[];
+  readonly #services: Informer<Service>;
+  readonly #pods: Informer<Pod>;
+  readonly #log: (line: string) => void;
+  readonly #listeners = new Map<string, Listener>();
+  #closed = false;
+
+  constructor(nodes: NodeInfo[], services: Informer<Service>, pods: Informer<Pod>, log: (line: string) => void) {
+    this.#nodes = nodes;
+    this.#services = services;
+    this.#pods = pods;
+    this.#log = log;
+  }
+
+  /** Opens the node ports Services ask for and closes those no longer asked for. */
+  sync(): void {
+    if (this.#closed) return;
+    const wanted = new Map<string, { node: NodeInfo; protocol: string; nodePort: number; service: string; port: number }>();
+    for (const svc of this.#services.list()) {
+      if (svc.spec.type !== 'NodePort' && svc.spec.type !== 'LoadBalancer') continue;
+      for (const p of svc.spec.ports ?? []) {
+        if (!p.nodePort) continue;
+        for (const node of this.#nodes) {
+          const protocol = p.protocol ?? 'TCP';
+          wanted.set(`${node.internalIP}/${protocol}/${p.nodePort}`, { node, protocol, nodePort: p.nodePort, service: keyOf(svc), port: p.port });
+        }
+      }
+    }
+    for (const [key, l] of this.#listeners) {
+      if (!wanted.has(key)) {
+        this.#listeners.delete(key);
+        void l.close();
+      }
+    }
+    for (const [key, w] of wanted) {
+      if (this.#listeners.has(key)) continue;
+      const target = () => this.#target(w.service, w.port, w.node);
+      const listener = w.protocol === 'UDP' ? this.#udp(key, w.node.internalIP, w.nodePort, target) : this.#tcp(key, w.node.internalIP, w.nodePort, target);
+      this.#listeners.set(key, listener);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#listeners.values()].map((l) => l.close()));
+    this.#listeners.clear();
+  }
+
+  /** A Ready endpoint of the Service's port (on `node` when the Service keeps traffic local). */
+  #target(serviceKey: string, port: number, node: NodeInfo): { host: string; port: number } | undefined {
+    const svc = this.#services.get(serviceKey);
+    if (!svc?.spec.selector) return undefined;
+    const sp = svc.spec.ports?.find((p) => p.port === port);
+    if (!sp) return undefined;
+    const local = svc.spec.externalTrafficPolicy === 'Local';
+    const pods = this.#pods.list((p) => {
+      if (p.metadata.namespace !== svc.metadata.namespace || p.metadata.deletionTimestamp || !p.status?.podIP) return false;
+      if (local && p.spec.nodeName !== node.name) return false;
+      if (p.status.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') return false;
+      return Object.entries(svc.spec.selector ?? {}).every(([k, v]) => p.metadata.labels?.[k] === v);
+    });
+    const pod = pods[0];
+    if (!pod) return undefined;
+    const tp = sp.targetPort ?? sp.port;
+    const targetPort = typeof tp === 'number' ? tp : (pod.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === tp)?.containerPort ?? Number(tp));
+    return { host: pod.status!.podIP!, port: targetPort };
+  }
+
+  #tcp(key: string, host: string, port: number, target: () => { host: string; port: number } | undefined): Listener {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((client) => {
+      const t = target();
+      if (!t) {
+        client.destroy();
+        return;
+      }
+      const upstream = net.connect(t.port, t.host);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    server.on('error', (err) => this.#log(`cannot listen on ${key}: ${err.message}`));
+    server.listen(port, host);
+    return {
+      key,
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy();
+          if (!server.listening) return resolve();
+          server.close(() => resolve());
+        }),
+    };
+  }
+
+  #udp(key: string, host: string, port: number, target: () => { host: string; port: number } | undefined): Listener {
+    const front = dgram.createSocket('udp4');
+    /** One upstream socket per client address, so answers find their way back. */
+    const sessions = new Map<string, { socket: dgram.Socket; idle: NodeJS.Timeout }>();
+    const end = (id: string) => {
+      const s = sessions.get(id);
+      if (!s) return;
+      sessions.delete(id);
+      clearTimeout(s.idle);
+      s.socket.close();
+    };
+    front.on('error', (err) => this.#log(`cannot listen on ${key}: ${err.message}`));
+    front.on('message', (msg, rinfo) => {
+      const t = target();
+      if (!t) return;
+      const id = `${rinfo.address}:${rinfo.port}`;
+      let s = sessions.get(id);
+      if (!s) {
+        const socket = dgram.createSocket('udp4');
+        socket.on('message', (answer) => front.send(answer, rinfo.port, rinfo.address));
+        socket.on('error', () => end(id));
+        socket.bind(0, host);
+        s = { socket, idle: setTimeout(() => end(id), 60_000) };
+        sessions.set(id, s);
+      }
+      s.idle.refresh();
+      s.socket.send(msg, t.port, t.host);
+    });
+    front.bind(port, host);
+    return {
+      key,
+      close: async () => {
+        for (const id of [...sessions.keys()]) end(id);
+        await new Promise<void>((resolve) => {
+          try {
+            front.close(() => resolve());
+          } catch {
+            resolve();
+          }
+        });
+      },
+    };
+  }
 }
