@@ -6,7 +6,7 @@
 import type { KubeObject } from './kube/types.ts';
 
 export interface ObjectCache<T> {
-  get(namespace: string | undefined, name: string): T | undefined;
+  getByName(name: string, namespace?: string): T | undefined;
   list(): T[];
 }
 

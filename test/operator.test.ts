@@ -143,3 +143,52 @@ test('a second operator waits for the Lease and takes over when the first stops'
     operator = second;
   }
 });
+
+test('watch errors, 410s, a restart and a lost Lease: never a duplicate pod, never a lost change', async () => {
+  const live = () => pods('steady').filter((p) => !(p.metadata as { deletionTimestamp?: string }).deletionTimestamp);
+  const settled = async (n: number, what: string) => {
+    await waitFor(what, () => live().length === n, 10_000, 50);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(live().length, n, `${what}, and no more afterwards`);
+    assert.equal(new Set(live().map((p) => (p.metadata as { annotations: Record<string, string> }).annotations['gbcast.io/media-port'])).size, n, 'every pod has its own port');
+  };
+  await client.create(resources.gbStreamServers, {
+    apiVersion: 'gbcast.io/v1alpha1',
+    kind: 'GbStreamServer',
+    metadata: { name: 'steady', namespace: testNamespace },
+    spec: { replicas: 3, media: { exposure: 'hostPort', portRange: { min: 32200, max: 32209 } }, image: 'gbcast:test', drainTimeoutSeconds: 30 },
+  } as never);
+  await settled(3, 'three pods');
+
+  // Watches cut while the spec changes.
+  kube.breakWatches();
+  await client.patchScale(resources.gbStreamServers, 'steady', 4, { namespace: testNamespace });
+  await settled(4, 'four pods after broken watches');
+
+  // A pod deleted while no watch can see it, and the history the watches would resume from gone: 410, re-list.
+  kube.expireHistory();
+  kube.breakWatches();
+  const victim = live()[0].metadata as { name: string };
+  kube.remove({ apiVersion: 'v1', kind: 'Pod', namespace: testNamespace, name: victim.name });
+  kube.expireHistory();
+  await waitFor('the lost pod replaced', () => live().length === 4 && !live().some((p) => (p.metadata as { name: string }).name === victim.name), 15_000, 50);
+  await settled(4, 'four pods after a 410');
+
+  // A restart: the new operator lists before it acts.
+  await operator.stop();
+  operator = await startTestOperator(kube, redis.url, [`--redis-prefix=${prefix}`]);
+  await waitFor('leading again', () => operator.leading, 10_000, 50);
+  await settled(4, 'four pods after a restart');
+
+  // A lost Lease: the leader cannot renew, steps down, a standby takes over; the pool is untouched.
+  const standby = await startTestOperator(kube, redis.url, [`--redis-prefix=${prefix}`]);
+  try {
+    kube.failNext({ pathPattern: /leases/, status: 500, times: 50 });
+    await waitFor('the leader to step down', () => !operator.leading, 10_000, 50);
+    await waitFor('someone leading again', () => operator.leading || standby.leading, 15_000, 50);
+    await client.patchScale(resources.gbStreamServers, 'steady', 2, { namespace: testNamespace });
+    await settled(2, 'two pods under the new leader');
+  } finally {
+    await standby.stop();
+  }
+});

@@ -50,7 +50,7 @@ export class CameraController {
   async reconcile(key: string): Promise<{ requeueAfterMs?: number } | void> {
     const o = this.#o;
     const [namespace, name] = key.split('/');
-    const camera = o.cameras.get(namespace, name);
+    const camera = o.cameras.getByName(name, namespace);
     if (!camera) return;
     const now = this.#now();
     let device: DeviceRecord | undefined;

@@ -80,7 +80,7 @@ export class StreamServerController {
   async reconcile(key: string): Promise<{ requeueAfterMs?: number } | void> {
     const o = this.#o;
     const [namespace, name] = key.split('/');
-    const pool = o.pools.get(namespace, name);
+    const pool = o.pools.getByName(name, namespace);
     if (!pool || pool.metadata.deletionTimestamp) {
       this.#pendingCreates.delete(key);
       return; // its pods go with it (owner references)
