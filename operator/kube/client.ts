@@ -102,16 +102,18 @@ export const isAlreadyExists = (err: unknown): boolean => isKubeError(err, 409) 
 /** 410: a watch's or list's resourceVersion (or a continue token) is older than the server keeps. */
 export const isGone = (err: unknown): boolean => isKubeError(err, 410);
 /**
- * The object changed under us: 409 Conflict (stale resourceVersion), or a JSON patch whose `test`
- * operation failed (the API server answers those with 422 "the server rejected our request...",
- * the patch library's "testing value /x failed" in the Status' causes).
+ * The object changed under us: 409 Conflict (a stale resourceVersion, or an apply conflict with
+ * another manager), or a JSON patch that no longer applies, i.e. its `test` operation failed. The
+ * API server answers the latter with a bare 422 "the server rejected our request due to an error in
+ * our request" (no details: the patch library's words are dropped), unlike a validation error's 422
+ * ("... is invalid: ...", with causes). Our JSON patches only fail to apply when a test fails.
  */
 export function isConflict(err: unknown): boolean {
   if (!(err instanceof KubeError)) return false;
   if (err.code === 409) return err.reason !== 'AlreadyExists';
   if (err.code !== 422) return false;
-  const testFailed = /test(ing)? .*fail/i;
-  return testFailed.test(err.message) || (err.status?.details?.causes ?? []).some((c) => testFailed.test(c.message ?? ''));
+  const patchFailed = /the server rejected our request due to an error in our request|test(ing)? .*fail/i;
+  return patchFailed.test(err.message) || (err.status?.details?.causes ?? []).some((c) => patchFailed.test(c.message ?? ''));
 }
 
 export interface RequestOptions {
