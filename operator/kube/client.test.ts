@@ -59,7 +59,11 @@ describe('KubeClient', () => {
     await assert.rejects(client.create(resources.secrets, { metadata: { name: 's0', namespace: 'default' } }), (err) => isAlreadyExists(err) && isKubeError(err, 409));
     await assert.rejects(client.get(resources.secrets, 'nope', 'default'), (err) => isNotFound(err) && err instanceof KubeError && err.reason === 'NotFound');
     assert.equal(await client.tryGet(resources.secrets, 'nope', 'default'), undefined);
-    await assert.rejects(client.create(resources.secrets, { metadata: { name: 'Not_Valid', namespace: 'default' } }), (err) => isKubeError(err, 422) && (err as KubeError).reason === 'Invalid');
+    await assert.rejects(
+      client.create(resources.secrets, { metadata: { name: 'Not_Valid', namespace: 'default' } }),
+      (err) => isKubeError(err, 422) && (err as KubeError).reason === 'Invalid' && !isConflict(err),
+      'a validation error is no conflict',
+    );
 
     await client.delete(resources.secrets, 's0', { namespace: 'default' });
     await assert.rejects(client.delete(resources.secrets, 's0', { namespace: 'default' }), isNotFound);
