@@ -20,6 +20,7 @@ import type { Signaling } from '../signaling/signaling.ts';
 import type { FakeKube } from './support/fake-kube/index.ts';
 import { startFakeKubelet, type FakeKubelet } from './support/fake-kubelet.ts';
 import { repoRoot } from './support/fixtures.ts';
+import { validateManifest } from './support/kube-schemas.ts';
 import { startKubeWithCrds, startTestOperator, testNamespace } from './support/operator.ts';
 import { startRedisServer, type RedisServer } from './support/redis-server.ts';
 import { startTestSignaling, TEST_SERVER_ID } from './support/signaling.ts';
@@ -202,4 +203,32 @@ test('killing the streamer that carries an always-on channel moves the channel t
   const took = Date.now() - killedAt;
   process.stderr.write(`always-on channel moved to ${moved.streamerId} ${took} ms after SIGKILL of ${live.streamerId}\n`);
   assert.ok(took <= 5000);
+});
+
+test('every object the operator wrote or manages validates against the Kubernetes schemas and our CRDs', async () => {
+  const lists = [
+    await client.list(resources.pods, { namespace: testNamespace }),
+    await client.list(resources.events, { namespace: testNamespace }),
+    await client.list(resources.leases, { namespace: 'default' }),
+    await client.list(resources.gbStreamServers, { namespace: testNamespace }),
+    await client.list(resources.gbCameras, { namespace: testNamespace }),
+  ];
+  const kinds = new Map<string, number>();
+  for (const [i, list] of lists.entries()) {
+    const [apiVersion, kind] = [
+      ['v1', 'Pod'],
+      ['events.k8s.io/v1', 'Event'],
+      ['coordination.k8s.io/v1', 'Lease'],
+      ['gbcast.io/v1alpha1', 'GbStreamServer'],
+      ['gbcast.io/v1alpha1', 'GbCamera'],
+    ][i];
+    for (const item of list.items) {
+      const obj = { ...item, apiVersion, kind };
+      // Server-side bookkeeping is not part of what was written.
+      delete (obj.metadata as { managedFields?: unknown }).managedFields;
+      assert.deepEqual(await validateManifest(obj), [], `${kind} ${obj.metadata.name}`);
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
+  }
+  for (const kind of ['Pod', 'Event', 'Lease', 'GbStreamServer', 'GbCamera']) assert.ok((kinds.get(kind) ?? 0) > 0, `some ${kind} was checked`);
 });
