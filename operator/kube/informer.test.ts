@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { KubeConfig } from '@kubernetes/client-node';
 import { startFakeKube, type FakeKube } from '../../test/support/fake-kube/index.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { KubeClient, resources } from './client.ts';
@@ -199,6 +202,41 @@ describe('Informer', () => {
     await waitFor('a watch', () => kube.openWatches() === 1);
     await informer.stop();
     await waitFor('no watch', () => kube.openWatches() === 0);
+  });
+});
+
+describe('Informer against a server whose watches end at once', () => {
+  it('backs off instead of spinning', async () => {
+    let watches = 0;
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (req.url?.includes('watch=true')) {
+        watches++;
+        res.end();
+      } else {
+        res.end(JSON.stringify({ kind: 'SecretList', apiVersion: 'v1', metadata: { resourceVersion: '5' }, items: [] }));
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const client = KubeClient.fromKubeConfig(kc);
+    const informer = new Informer(client, resources.secrets, { backoff: { initialMs: 20, maxMs: 100 } });
+    informer.start();
+    await informer.synced;
+    await new Promise((r) => setTimeout(r, 500));
+    await informer.stop();
+    client.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    assert.ok(watches >= 2, 'it does watch again');
+    assert.ok(watches < 30, `${watches} watches in half a second`);
+    assert.ok(informer.counts.failures >= watches - 1, 'each counted as a failure');
   });
 });
 

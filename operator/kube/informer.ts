@@ -167,17 +167,25 @@ export class Informer<T extends KubeObject> {
           needList = false;
           delivered = true;
         }
-        const outcome = await this.#watch(() => (delivered = true));
-        // A watch that ran and ended normally: start the next one at once.
-        backoffMs = initialMs;
-        if (outcome === 'expired') {
-          this.counts.expired++;
-          this.#logger.info({ resourceVersion: this.#resourceVersion }, 'watch expired (410): listing again');
-          needList = true;
-        } else if (outcome === 'relist') {
-          needList = true;
+        const started = Date.now();
+        let watched = false;
+        const outcome = await this.#watch(() => (delivered = watched = true));
+        if (outcome === 'ended' && !watched && Date.now() - started < 1000) {
+          // Ended at once with nothing in it (a proxy closing it, say): a failure, or this would spin.
+          this.counts.failures++;
+          this.#logger.warn({ retryInMs: backoffMs }, 'watch ended at once');
+        } else {
+          // A watch that ran and ended normally: start the next one at once.
+          backoffMs = initialMs;
+          if (outcome === 'expired') {
+            this.counts.expired++;
+            this.#logger.info({ resourceVersion: this.#resourceVersion }, 'watch expired (410): listing again');
+            needList = true;
+          } else if (outcome === 'relist') {
+            needList = true;
+          }
+          continue;
         }
-        continue;
       } catch (err) {
         if (signal.aborted) break;
         if (isGone(err)) {
