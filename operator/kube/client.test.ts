@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
@@ -216,5 +221,45 @@ describe('KubeClient', () => {
       currentContext: 'x',
     });
     await assert.rejects(KubeClient.fromKubeConfig(kc).list(resources.nodes), (err) => isKubeError(err, 401));
+  });
+});
+
+describe('KubeClient over TLS', () => {
+  it('verifies the server against the kubeconfig CA, sends the token, and reuses connections', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gbcast-tls-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+      const cert = readFileSync(path.join(dir, 'cert.pem'));
+      const seen: { auth?: string; socket: unknown }[] = [];
+      const server = https.createServer({ key: readFileSync(path.join(dir, 'key.pem')), cert }, (req, res) => {
+        seen.push({ auth: req.headers.authorization, socket: req.socket });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } }));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const config = (caData?: string) => {
+        const kc = new KubeConfig();
+        kc.loadFromOptions({
+          clusters: [{ name: 'c', server: url, ...(caData ? { caData } : {}) }],
+          users: [{ name: 'u', token: 'secret-token' }],
+          contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+          currentContext: 'x',
+        });
+        return kc;
+      };
+      const client = KubeClient.fromKubeConfig(config(cert.toString('base64')));
+      assert.equal((await client.get(resources.nodes, 'n1')).metadata.name, 'n1');
+      await client.get(resources.nodes, 'n1');
+      assert.equal(seen[0].auth, 'Bearer secret-token');
+      assert.equal(seen[0].socket, seen[1].socket, 'one kept-alive connection');
+      client.close();
+      // Without the CA the server's certificate is not trusted.
+      await assert.rejects(KubeClient.fromKubeConfig(config()).get(resources.nodes, 'n1'), (err) => isKubeError(err, 0));
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -193,6 +193,8 @@ export class KubeClient {
   readonly #requestTimeoutMs: number;
   readonly #userAgent: string;
   readonly #plainAgent = new http.Agent({ keepAlive: true });
+  /** Keep-alive TLS agents by their TLS settings (client-node's own agents close every connection). */
+  readonly #tlsAgents = new Map<string, https.Agent>();
 
   static fromKubeConfig(kc: KubeConfig, options: KubeClientOptions = {}): KubeClient {
     return new KubeClient(kc, options);
@@ -377,6 +379,8 @@ export class KubeClient {
   /** Closes idle keep-alive connections. */
   close(): void {
     this.#plainAgent.destroy();
+    for (const agent of this.#tlsAgents.values()) agent.destroy();
+    this.#tlsAgents.clear();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -435,11 +439,24 @@ export class KubeClient {
       if (url.protocol !== 'http:') throw err;
     }
     if (url.protocol === 'http:') opts.agent = this.#plainAgent;
+    else if (!this.#kc.getCurrentCluster()?.proxyUrl) opts.agent = this.#tlsAgent(opts);
     const headers = opts.headers as http.OutgoingHttpHeaders;
     headers.accept = 'application/json';
     headers['user-agent'] = this.#userAgent;
     if (contentType) headers['content-type'] = contentType;
     return opts;
+  }
+
+  #tlsAgent(opts: https.RequestOptions): https.Agent {
+    const tls = { ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername };
+    // Rotated credentials (new certificate files) get a new agent; the old one's sockets idle out.
+    const key = JSON.stringify(Object.values(tls).map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : v)));
+    let agent = this.#tlsAgents.get(key);
+    if (!agent) {
+      agent = new https.Agent({ keepAlive: true, ...tls });
+      this.#tlsAgents.set(key, agent);
+    }
+    return agent;
   }
 
   #url(path: string, query: Query): URL {
