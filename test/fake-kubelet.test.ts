@@ -191,6 +191,24 @@ describe('fake kubelet', () => {
     await waitFor('s3 gone', async () => !(await pod('s3')) && !kubelet.running().includes('default/s3'), 15_000);
   });
 
+  it('graceful deletion as the real API server does it (deletionTimestamp): SIGTERM, then the kubelet deletes with grace 0', async () => {
+    await client.create(resources.pods, streamerPod('g1', await freePort()));
+    await waitFor('g1 Ready', async () => isReady(await pod('g1')), 30_000);
+    const pid = kubelet.pid('g1')!;
+    // The fake API server removes pods at once; the real one marks a bound pod and waits for its
+    // kubelet. A finalizer keeps the marked pod in the fake's store the way the real server keeps it.
+    const current = kube.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'g1' })!;
+    kube.put({ ...current, metadata: { ...(current.metadata as object), finalizers: ['test.gbcast.io/hold'], deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds: 20 } });
+    await waitFor('g1 SIGTERM', () => kubelet.logs('g1').some((l) => /"signal":"SIGTERM"/.test(l)), 10_000);
+    const deleted = () => kube.requests.filter((r) => r.method === 'DELETE' && r.path.endsWith('/pods/g1'));
+    await waitFor('the kubelet deletes it', () => deleted().length === 1, 15_000);
+    assert.ok(!isAlive(pid), 'after the process exited');
+    assert.ok(kubelet.logs('g1').includes('kubelet: process exited (code 0)'), 'it exited by itself within its grace period');
+    assert.ok(!kubelet.running().includes('default/g1'));
+    await client.patchMerge(resources.pods, 'g1', { metadata: { finalizers: null } }, { namespace: 'default' });
+    await waitFor('g1 gone from the API', async () => !(await pod('g1')));
+  });
+
   it('forwards a NodePort Service to its Ready pod (TCP and UDP)', async () => {
     const p = streamerPod('np', 10000);
     const c = p.spec.containers[0];
