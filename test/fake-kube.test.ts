@@ -351,7 +351,11 @@ describe('custom resources', () => {
     assert.ok(byField['spec.name']);
     assert.match(status.message, /^Widget\.test\.gbcast\.io "bad" is invalid: \[/);
     const missing = await failure(custom.createNamespacedCustomObject({ group, version, plural, namespace: 'default', body: widget('bad2', {}) }));
-    assert.deepEqual(missing.details?.causes, [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.size' }]);
+    // A missing required field blocks the CEL rules; the server says so in a cause of its own.
+    assert.deepEqual(missing.details?.causes, [
+      { reason: 'FieldValueRequired', message: 'Required value', field: 'spec.size' },
+      { reason: 'FieldValueInvalid', message: 'Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation', field: '<nil>' },
+    ]);
     const int32 = await failure(custom.createNamespacedCustomObject({ group, version, plural, namespace: 'default', body: widget('bad3', { size: 1, ports: [{ name: 'a' }, { name: 'a' }] }) }));
     assert.equal(int32.details?.causes?.[0].reason, 'FieldValueDuplicate');
   });
@@ -371,14 +375,15 @@ describe('custom resources', () => {
 
   it('evaluates x-kubernetes-validations CEL rules, transition rules with oldSelf, and messageExpression', async () => {
     // CRD docs (validation rules): `self` is the value at the rule's node; a rule using oldSelf is a
-    // transition rule, checked on updates only; messageExpression builds the message.
+    // transition rule, checked on updates only; messageExpression builds the message. A failed
+    // rule shows the node's type as its value ("object", "string"), not the value itself.
     const inverted = await failure(custom.createNamespacedCustomObject({ group, version, plural, namespace: 'default', body: widget('cel', { size: 1, min: 4, max: 2 }) }));
     assert.deepEqual(inverted.details?.causes, [{ reason: 'FieldValueInvalid', message: 'Invalid value: "object": min must be <= max', field: 'spec' }]);
     const names = await failure(custom.createNamespacedCustomObject({ group, version, plural, namespace: 'default', body: widget('cel', { size: 1, names: ['a', 'b', 'c'] }) }));
     assert.equal(names.details?.causes?.[0].message, 'Invalid value: "array": at most 2 names, got 3');
     const created = (await custom.createNamespacedCustomObject({ group, version, plural, namespace: 'default', body: widget('cel', { size: 1, immutableId: 'one' }) })) as JsonObject;
     const changed = await failure(custom.replaceNamespacedCustomObject({ group, version, plural, namespace: 'default', name: 'cel', body: { ...created, spec: { size: 1, immutableId: 'two' } } }));
-    assert.deepEqual(changed.details?.causes, [{ reason: 'FieldValueInvalid', message: 'Invalid value: "two": immutableId is immutable', field: 'spec.immutableId' }]);
+    assert.deepEqual(changed.details?.causes, [{ reason: 'FieldValueInvalid', message: 'Invalid value: "string": immutableId is immutable', field: 'spec.immutableId' }]);
     const same = (await custom.replaceNamespacedCustomObject({ group, version, plural, namespace: 'default', name: 'cel', body: { ...created, spec: { size: 2, immutableId: 'one' } } })) as JsonObject;
     assert.equal((same.spec as JsonObject).size, 2);
   });

@@ -1,6 +1,6 @@
 /**
  * Field errors as the Kubernetes API server words them, and the checks every object's metadata gets
- * (names, labels, annotations, finalizers, owner references). No dependencies: crd-schema.ts,
+ * (names, labels, annotations, finalizers, owner references). No dependencies: crd-schema/,
  * kube-schemas.ts and the fake API server share it.
  */
 
@@ -36,18 +36,42 @@ const labelOf: Record<FieldErrorType, string> = {
   FieldValueNotFound: 'Not found',
 };
 
-/** A value as an error message shows it: strings quoted, objects as compact JSON. */
+/** A value the API server prints with Go's %#v, as it does a list's duplicate keys: `map[string]interface {}{"name":"a"}`. */
+export class GoValue {
+  readonly value: unknown;
+  constructor(value: unknown) {
+    this.value = value;
+  }
+}
+
+function goSyntax(v: unknown): string {
+  if (v === null || v === undefined) return 'interface {}(nil)';
+  if (Array.isArray(v)) return `[]interface {}{${v.map(goSyntax).join(', ')}}`;
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `map[string]interface {}{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${goSyntax(o[k])}`).join(', ')}}`;
+  }
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+/** A value as an error message shows it: strings quoted, null as "null" (as Go does), objects as compact JSON. */
 export function showValue(v: unknown): string {
+  if (v instanceof GoValue) return goSyntax(v.value);
   if (typeof v === 'bigint') return v.toString();
   if (v === undefined) return '<nil>';
+  if (v === null) return '"null"';
   return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x));
+}
+
+/** The message without the field, as a Status cause carries it: `Invalid value: -1: spec.replicas in body should be …`. */
+export function fieldErrorBody(e: FieldError): string {
+  const showsValue = e.type !== 'FieldValueRequired' && e.type !== 'FieldValueForbidden' && e.type !== 'FieldValueTooLong' && 'value' in e;
+  return [labelOf[e.type], ...(showsValue ? [showValue(e.value)] : []), ...(e.detail ? [e.detail] : [])].join(': ');
 }
 
 /** `spec.image: Required value`, `spec.replicas: Invalid value: -1: spec.replicas in body should be …`. */
 export function formatFieldError(e: FieldError): string {
-  const head = `${e.field ? `${e.field}: ` : ''}${labelOf[e.type]}`;
-  const showsValue = e.type !== 'FieldValueRequired' && e.type !== 'FieldValueForbidden' && e.type !== 'FieldValueTooLong' && 'value' in e;
-  return [head, ...(showsValue ? [showValue(e.value)] : []), ...(e.detail ? [e.detail] : [])].join(': ');
+  return `${e.field ? `${e.field}: ` : ''}${fieldErrorBody(e)}`;
 }
 
 export function fieldError(type: FieldErrorType, field: string, detail: string, ...value: [unknown?]): FieldError {

@@ -8,7 +8,7 @@
  *   API server makes beyond the schema that an operator can get wrong (names, labels, ports and their
  *   ranges, NodePort rules, probes, env, selectors, event fields);
  * - CustomResourceDefinitions: the apiextensions.k8s.io/v1 schema (kubernetes-models) plus
- *   crd-schema.ts's structural-schema and CRD rules;
+ *   the structural-schema and CRD rules of crd-schema/;
  * - our custom resources: pruned, defaulted and validated against their CRD, CEL rules included.
  *
  * Every function returns messages worded like the API server's (`spec.ports[0].port: Invalid value: …`);
@@ -18,8 +18,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { parse } from 'yaml';
-import type { AdmitOptions, CustomResourceDefinition } from './crd-schema.ts';
-import { compiledSchemaOf, crdErrors } from './crd-schema.ts';
+import type { AdmitOptions, CustomResourceDefinition } from './crd-schema/index.ts';
+import { compiledSchemaOf, crdErrors } from './crd-schema/index.ts';
 import type { FieldError } from './kube-fields.ts';
 import { fieldError, formatFieldError, isConfigMapKey, isDns1123Label, isIanaSvcName, isLabelValue, isQualifiedName, objectMetaErrors } from './kube-fields.ts';
 import type { NameRule } from './kube-fields.ts';

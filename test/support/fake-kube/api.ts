@@ -12,14 +12,14 @@ import { applyConfig, recordUpdate } from './managed-fields.ts';
 import { jsonPatch, PatchError } from './json-patch.ts';
 import { mergePatch } from './merge-patch.ts';
 import { strategicMergePatch } from './strategic-merge.ts';
-import { applyDefaults, prune, validate as validateSchema } from './schema.ts';
+import { applyDefaults, compileSchema, pruneUnknownFields } from '../crd-schema/index.ts';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import { apiVersionOf, get as getPath, set as setPath, validateName } from './resources.ts';
 import type { HookContext, ResourceDef } from './resources.ts';
 import type { Registry } from './registry.ts';
 import type { Store } from './store.ts';
 import {
-  alreadyExists, badRequest, clone, conflict, deepEqual, expired, invalid, isObject, KubeError, modifiedMessage, notFound,
+  alreadyExists, badRequest, causeOf, clone, conflict, deepEqual, expired, invalid, isObject, KubeError, modifiedMessage, notFound,
 } from './status.ts';
 import type { FieldError, Json, JsonObject } from './status.ts';
 
@@ -217,13 +217,13 @@ export class Api {
     const name = String(meta(obj).name ?? '');
     const errors: FieldError[] = [];
     if (def.schema) {
-      const pruned = prune(obj, def.schema);
+      const pruned = pruneUnknownFields(obj, def.schema);
       if (pruned.length > 0) {
         if (opts.fieldValidation === 'Strict') throw badRequest(`strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`);
         if (opts.fieldValidation !== 'Ignore') for (const p of pruned) opts.warnings.push(`unknown field "${p}"`);
       }
       applyDefaults(obj, def.schema);
-      errors.push(...validateSchema(obj, def.schema, { old: old && this.present(def, old) }));
+      errors.push(...compileSchema(def.schema).validate(obj, old && this.present(def, old)).map(causeOf));
     } else if (def.defaults) {
       def.defaults(obj, this.hookContext(), old && this.present(def, old));
     }
@@ -439,7 +439,7 @@ export class Api {
       delete config.status;
     }
     if (def.schema) {
-      const pruned = prune(config, def.schema);
+      const pruned = pruneUnknownFields(config, def.schema);
       if (pruned.length > 0 && opts.fieldValidation === 'Strict') throw badRequest(`strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`);
     }
     const stored = this.store.get(def.skey, def.namespaced ? namespace : undefined, name);

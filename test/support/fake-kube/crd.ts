@@ -4,12 +4,12 @@
  * every served version of an established CRD becomes a resource of the registry, with its schema
  * and subresources; deleting the CRD deletes its objects first (the finalizer), then stops serving.
  */
-import { checkSchema } from './schema.ts';
-import type { StructuralSchema } from './schema.ts';
+import { crdErrors } from '../crd-schema/index.ts';
+import type { CustomResourceDefinition, StructuralSchema } from '../crd-schema/index.ts';
 import { crdResourceDef } from './resources.ts';
 import type { ResourceDef } from './resources.ts';
 import { tableTypeInfo } from './typeinfo.ts';
-import { isObject } from './status.ts';
+import { causeOf, isObject } from './status.ts';
 import type { FieldError, JsonObject } from './status.ts';
 import type { Registry } from './registry.ts';
 import type { Store, StoreEvent } from './store.ts';
@@ -57,42 +57,12 @@ interface CrdSpec {
   versions: CrdVersion[];
 }
 
-const required = (field: string): FieldError => ({ reason: 'FieldValueRequired', field, message: 'Required value' });
-
 /** Checks and defaults a CRD being written (obj is the new object, old the stored one). */
 export function prepareCrd(obj: JsonObject, old: JsonObject | undefined): FieldError[] {
-  const errors: FieldError[] = [];
-  const spec = obj.spec as unknown as CrdSpec | undefined;
+  const errors = crdErrors(obj as unknown as CustomResourceDefinition).map(causeOf);
+  const spec = obj.spec as unknown as CrdSpec;
   const meta = obj.metadata as JsonObject;
-  if (!isObject(spec)) return [required('spec')];
-  if (!spec.group) errors.push(required('spec.group'));
-  else if (!spec.group.includes('.')) errors.push({ reason: 'FieldValueInvalid', field: 'spec.group', message: `Invalid value: "${spec.group}": should be a domain with at least one dot` });
-  if (!isObject(spec.names)) return [...errors, required('spec.names')];
-  if (!spec.names.plural) errors.push(required('spec.names.plural'));
-  if (!spec.names.kind) errors.push(required('spec.names.kind'));
-  if (spec.scope !== 'Namespaced' && spec.scope !== 'Cluster') errors.push({ reason: 'FieldValueNotSupported', field: 'spec.scope', message: `Unsupported value: ${JSON.stringify(spec.scope ?? '')}: supported values: "Cluster", "Namespaced"` });
-  if (spec.names.plural && spec.group && meta.name !== `${spec.names.plural}.${spec.group}`) {
-    errors.push({ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: ${JSON.stringify(meta.name)}: must be spec.names.plural+"."+spec.group` });
-  }
-  if (!Array.isArray(spec.versions) || spec.versions.length === 0) errors.push(required('spec.versions'));
-  else {
-    const storage = spec.versions.filter((v) => v.storage);
-    if (storage.length !== 1) errors.push({ reason: 'FieldValueInvalid', field: 'spec.versions', message: `Invalid value: []apiextensions.CustomResourceDefinitionVersion{...}: must have exactly one version marked as storage version` });
-    spec.versions.forEach((v, i) => {
-      const schema = v.schema?.openAPIV3Schema;
-      if (!schema) errors.push({ reason: 'FieldValueRequired', field: `spec.versions[${i}].schema.openAPIV3Schema`, message: 'Required value: schemas are required' });
-      else {
-        if (schema.type !== 'object') errors.push({ reason: 'FieldValueInvalid', field: `spec.versions[${i}].schema.openAPIV3Schema.type`, message: `Invalid value: ${JSON.stringify(schema.type ?? '')}: must be object at the root` });
-        errors.push(...checkSchema(schema, `spec.versions[${i}].schema.openAPIV3Schema`));
-      }
-      const scale = v.subresources?.scale;
-      if (scale) {
-        if (!scale.specReplicasPath?.startsWith('.spec.')) errors.push({ reason: 'FieldValueInvalid', field: `spec.versions[${i}].subresources.scale.specReplicasPath`, message: `Invalid value: ${JSON.stringify(scale.specReplicasPath ?? '')}: should be a json path under .spec` });
-        if (!scale.statusReplicasPath?.startsWith('.status.')) errors.push({ reason: 'FieldValueInvalid', field: `spec.versions[${i}].subresources.scale.statusReplicasPath`, message: `Invalid value: ${JSON.stringify(scale.statusReplicasPath ?? '')}: should be a json path under .status` });
-      }
-    });
-  }
-  if (old) {
+  if (old && isObject(obj.spec)) {
     const oldSpec = old.spec as unknown as CrdSpec;
     if (oldSpec.scope !== spec.scope) errors.push({ reason: 'FieldValueInvalid', field: 'spec.scope', message: `Invalid value: ${JSON.stringify(spec.scope)}: field is immutable` });
     if (oldSpec.group !== spec.group) errors.push({ reason: 'FieldValueInvalid', field: 'spec.group', message: `Invalid value: ${JSON.stringify(spec.group)}: field is immutable` });

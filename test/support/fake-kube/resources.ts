@@ -8,7 +8,7 @@ import { invalid } from './status.ts';
 import type { FieldError, Json, JsonObject } from './status.ts';
 import { namespaceTable, nodeTable, podTable, schemaTypeInfo, serviceTable, tableTypeInfo } from './typeinfo.ts';
 import type { TypeInfo } from './typeinfo.ts';
-import type { StructuralSchema } from './schema.ts';
+import type { StructuralSchema } from '../crd-schema/index.ts';
 
 export interface ScaleSpec {
   specReplicasPath: string;

@@ -2,6 +2,8 @@
  * Status bodies as the API server writes them (kind Status, apiVersion v1, status Failure), and the
  * error type the fake's handlers throw to answer with one.
  */
+import type { FieldError as ValidationError } from '../kube-fields.ts';
+import { fieldErrorBody } from '../kube-fields.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -80,6 +82,11 @@ export interface FieldError {
   field: string;
   /** The message without the field path: `Invalid value: 3: ...`. */
   message: string;
+}
+
+/** A field error of the shared validation code (kube-fields.ts, crd-schema/) as a Status cause. */
+export function causeOf(e: ValidationError): FieldError {
+  return { reason: e.type, field: e.field, message: fieldErrorBody(e) };
 }
 
 /** 422 Invalid: `Kind.group "name" is invalid: field: message` (several errors in brackets). */

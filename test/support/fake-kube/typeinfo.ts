@@ -3,7 +3,7 @@
  * keyed by some fields (x-kubernetes-list-type: map / patchMergeKey), which are sets, which are atomic,
  * and which maps are atomic. Paths are field names, with `[]` for "an element of this list".
  */
-import type { StructuralSchema } from './schema.ts';
+import type { StructuralSchema } from '../crd-schema/index.ts';
 
 export type ListKind = { type: 'map'; keys: string[]; mergeKey: string } | { type: 'set' } | { type: 'atomic' };
 
