@@ -205,9 +205,45 @@ test('killing the streamer that carries an always-on channel moves the channel t
   assert.ok(took <= 5000);
 });
 
+test('NodePort exposure: a Service per pod whose node port is the pod\'s public port; media reaches the pod through it', async () => {
+  const base = 31000 + Math.floor(Math.random() * 150) * 10;
+  await client.create(resources.gbStreamServers, {
+    apiVersion: 'gbcast.io/v1alpha1',
+    kind: 'GbStreamServer',
+    metadata: { name: 'nvr', namespace: testNamespace },
+    spec: { replicas: 1, media: { exposure: 'NodePort', portRange: { min: base, max: base + 9 } }, publicAddress: { addressType: 'InternalIP' }, image: 'gbcast:test', drainTimeoutSeconds: 60 },
+  } as never);
+  const pod = await waitFor('the nvr pod ready', () => (kube.list('v1', 'Pod', testNamespace) as unknown as Pod[]).find((p) => p.metadata.labels?.['gbcast.io/pool'] === 'nvr' && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')), 30_000, 100);
+  const service = await client.get(resources.services, pod.metadata.name, testNamespace);
+  assert.equal(service.spec.type, 'NodePort');
+  assert.equal(service.spec.externalTrafficPolicy, 'Local');
+  const nodePort = Number(pod.metadata.annotations?.['gbcast.io/media-port']);
+  assert.deepEqual(service.spec.ports?.map((p) => [p.protocol, p.nodePort]), [['UDP', nodePort], ['TCP', nodePort]]);
+  const record = await waitFor('the nvr streamer reporting', async () => (await signaling.streamStore.listStreamers()).find((s) => s.pool === 'nvr'), 10_000, 100);
+  assert.equal(record.port, nodePort);
+  assert.equal(record.address, kubelet.nodes.find((n) => n.name === pod.spec.nodeName)?.internalIP);
+
+  const deviceId = '34020000001320000301';
+  await camera('nvr-cam', deviceId, 'nvr-pw');
+  await client.patchMerge(resources.gbCameras, 'nvr-cam', { spec: { pool: 'nvr' } }, { namespace: testNamespace });
+  await waitFor('the camera in pool nvr', async () => (await signaling.store.getConfig(deviceId))?.pool === 'nvr', 10_000, 100);
+  await waitFor('its catalog', async () => (await signaling.store.channels(deviceId)).length === 4, 10_000, 100);
+  const streamId = await play(deviceId, channelOf(deviceId, 1));
+  assert.equal((await stream(streamId))?.streamerId, pod.metadata.name);
+  const numbers = await waitFor('media through the node port', async () => {
+    const res = await fetch(`${signaling.httpUrl}/api/v1/streams`);
+    const { streams } = (await res.json()) as { streams: { streamId: string; receiverState?: string; bytesIn?: number }[] };
+    const s = streams.find((x) => x.streamId === streamId);
+    return s?.receiverState === 'receiving' && (s.bytesIn ?? 0) > 10_000 ? s : undefined;
+  }, 15_000, 200);
+  assert.ok(numbers.bytesIn! > 10_000);
+  await stop(streamId);
+});
+
 test('every object the operator wrote or manages validates against the Kubernetes schemas and our CRDs', async () => {
   const lists = [
     await client.list(resources.pods, { namespace: testNamespace }),
+    await client.list(resources.services, { namespace: testNamespace }),
     await client.list(resources.events, { namespace: testNamespace }),
     await client.list(resources.leases, { namespace: 'default' }),
     await client.list(resources.gbStreamServers, { namespace: testNamespace }),
@@ -217,6 +253,7 @@ test('every object the operator wrote or manages validates against the Kubernete
   for (const [i, list] of lists.entries()) {
     const [apiVersion, kind] = [
       ['v1', 'Pod'],
+      ['v1', 'Service'],
       ['events.k8s.io/v1', 'Event'],
       ['coordination.k8s.io/v1', 'Lease'],
       ['gbcast.io/v1alpha1', 'GbStreamServer'],
@@ -230,5 +267,5 @@ test('every object the operator wrote or manages validates against the Kubernete
       kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
     }
   }
-  for (const kind of ['Pod', 'Event', 'Lease', 'GbStreamServer', 'GbCamera']) assert.ok((kinds.get(kind) ?? 0) > 0, `some ${kind} was checked`);
+  for (const kind of ['Pod', 'Service', 'Event', 'Lease', 'GbStreamServer', 'GbCamera']) assert.ok((kinds.get(kind) ?? 0) > 0, `some ${kind} was checked`);
 });
