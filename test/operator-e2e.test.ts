@@ -59,6 +59,31 @@ function livePods(): Pod[] {
   return (kube.list('v1', 'Pod', testNamespace) as unknown as Pod[]).filter((p) => p.metadata.labels?.['gbcast.io/pool'] === 'default' && !p.metadata.deletionTimestamp);
 }
 
+/** What the pool's pods look like, for a failure message. */
+async function podsNow(): Promise<string> {
+  const pool = await client.tryGet(resources.gbStreamServers, 'default', testNamespace);
+  const pods = (kube.list('v1', 'Pod', testNamespace) as unknown as Pod[]).map((p) => ({
+    name: p.metadata.name,
+    node: p.spec.nodeName,
+    phase: p.status?.phase,
+    conditions: p.status?.conditions?.map((c) => `${c.type}=${c.status}${c.reason ? `(${c.reason})` : ''}`),
+    deleting: p.metadata.deletionTimestamp,
+    annotations: p.metadata.annotations,
+    restarts: kubelet.restarts(p.metadata.name),
+    log: kubelet.logs(p.metadata.name).slice(-3),
+  }));
+  return JSON.stringify({ status: pool?.status, pods }, null, 1);
+}
+
+/** waitFor, and on a timeout the pods' state in the error. */
+async function waitForPods<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  try {
+    return await waitFor(what, probe, timeoutMs, 100);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${await podsNow()}`, { cause: err });
+  }
+}
+
 function readyPods(): Pod[] {
   return livePods().filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
 }
@@ -125,7 +150,7 @@ test('a pool comes up: its pods report in the store with their node\'s address a
     },
   };
   await client.create(resources.gbStreamServers, pool as never);
-  const [pod] = await waitFor('one pod ready', () => (readyPods().length === 1 ? readyPods() : undefined), 30_000, 100);
+  const [pod] = await waitForPods('one pod ready', () => (readyPods().length === 1 ? readyPods() : undefined), 60_000);
   const node = kubelet.nodes.find((n) => n.name === pod.spec.nodeName)!;
   const [record] = await waitFor('its load record', async () => {
     const r = await signaling.streamStore.listStreamers();
@@ -147,7 +172,7 @@ test('a GbCamera\'s Secret lets the camera register; load scales the pool up; le
 
   // 3 streams at 2 per pod: 2 pods.
   const first = [await play(deviceId, channelOf(deviceId, 1)), await play(deviceId, channelOf(deviceId, 2)), await play(deviceId, channelOf(deviceId, 3))];
-  await waitFor('a second pod ready', () => readyPods().length === 2, 30_000, 100);
+  await waitForPods('a second pod ready', () => readyPods().length === 2, 60_000);
   await waitFor('both pods reporting', async () => (await signaling.streamStore.listStreamers()).length === 2, 10_000, 100);
   // The new pod is the least loaded: the next play lands there.
   const fourth = await play(deviceId, channelOf(deviceId, 4));
@@ -160,7 +185,7 @@ test('a GbCamera\'s Secret lets the camera register; load scales the pool up; le
   await stop(first[2]);
   const lowAt = Date.now();
   const endedBefore = { ...signaling.stats.streamsEnded };
-  const draining = await waitFor('a pod draining', () => livePods().find((p) => p.metadata.annotations?.['gbcast.io/draining-since']), 20_000, 100);
+  const draining = await waitForPods('a pod draining', () => livePods().find((p) => p.metadata.annotations?.['gbcast.io/draining-since']), 30_000);
   const since = Date.parse(draining.metadata.annotations!['gbcast.io/draining-since']);
   // The streamers report their load every 2 s: the low load is seen at most then, the delay runs 3 s from there.
   assert.ok(since >= lowAt + 3000 - 1000, `not before the scale-down delay (drained ${since - lowAt} ms after the load fell)`);
@@ -172,7 +197,7 @@ test('a GbCamera\'s Secret lets the camera register; load scales the pool up; le
 
   // The stream ends: the drained pod goes; the pool is one pod.
   await stop(kept);
-  await waitFor('the drained pod deleted', () => !livePods().some((p) => p.metadata.name === draining.metadata.name), 15_000, 100);
+  await waitForPods('the drained pod deleted', () => !livePods().some((p) => p.metadata.name === draining.metadata.name), 30_000);
   assert.equal(livePods().length, 1);
   const survivor = kept === fourth ? first[0] : fourth;
   assert.equal((await stream(survivor))?.state, 'live', 'the other pod\'s stream was never touched');
@@ -184,7 +209,7 @@ test('killing the streamer that carries an always-on channel moves the channel t
   const channelId = channelOf(deviceId, 1);
   // Two pods to move between: replicas follow the load, so give the pool a floor of 2.
   await client.patchMerge(resources.gbStreamServers, 'default', { spec: { autoscaling: { minReplicas: 2 } } }, { namespace: testNamespace });
-  await waitFor('two pods ready', () => readyPods().length === 2, 30_000, 100);
+  await waitForPods('two pods ready', () => readyPods().length === 2, 60_000);
   await waitFor('both reporting', async () => (await signaling.streamStore.listStreamers()).length === 2, 10_000, 100);
   await camera('always', deviceId, 'always-pw', [channelId]);
   const live = await waitFor('the always-on channel streaming', async () => {
