@@ -6,19 +6,18 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../common/logger.ts';
-import { CameraFleet } from '../camera/sip/fleet.ts';
+import type { CameraFleet } from '../camera/sip/fleet.ts';
 import { channelIdsOf } from '../camera/sip/ids.ts';
 import { createMemoryBackend } from '../common/store/memory/backend.ts';
 import type { StoreBackend } from '../common/store/backend.ts';
 import type { StreamSession } from '../common/store/stream-store.ts';
 import type { Signaling } from '../signaling/signaling.ts';
 import type { Streamer } from '../streamer/streamer.ts';
-import { fixturePath } from './support/fixtures.ts';
+import { startTestCameras } from './support/cameras.ts';
 import { startGbcast, type GbcastProcess } from './support/gbcast-process.ts';
 import { freePort } from './support/ports.ts';
 import { startRedisServer, type RedisServer } from './support/redis-server.ts';
-import { startTestSignaling, startTestSignalingOn, TEST_PASSWORD, TEST_SERVER_ID, type SignalingOverrides } from './support/signaling.ts';
+import { startTestSignaling, startTestSignalingOn, type SignalingOverrides } from './support/signaling.ts';
 import { startTestStreamer, type StreamerOverrides } from './support/streamer.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -73,26 +72,14 @@ async function api(env: Env, method: string, path: string, body?: unknown): Prom
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
-async function cameras(env: Env, firstDeviceId: string): Promise<CameraFleet> {
-  return CameraFleet.start({
-    server: { id: TEST_SERVER_ID, host: '127.0.0.1', port: env.signaling.sipPort },
-    password: TEST_PASSWORD,
-    firstDeviceId,
-    count: 1,
-    channels: 2,
-    localAddress: '127.0.0.1',
-    keepaliveIntervalMs: 1000,
-    media: { video: fixturePath('avatar.h264'), audio: 'pcma', loop: true },
-    logger: silentLogger(),
-  });
-}
+const cameras = (env: Env, firstDeviceId: string) => startTestCameras(env.signaling, firstDeviceId, { channels: 2 });
 
 /** The channel's stream once it is live (and, with `not`, is not that stream). */
-function liveStream(env: Env, deviceId: string, channelId: string, not?: string): () => Promise<StreamSession | undefined> {
+function liveStream(signaling: Signaling, deviceId: string, channelId: string, not?: string): () => Promise<StreamSession | undefined> {
   return async () => {
-    const id = await env.signaling.streamStore.channelStreamId(deviceId, channelId);
+    const id = await signaling.streamStore.channelStreamId(deviceId, channelId);
     if (!id || id === not) return undefined;
-    const s = await env.signaling.streamStore.get(id);
+    const s = await signaling.streamStore.get(id);
     return s?.state === 'live' ? s : undefined;
   };
 }
@@ -128,7 +115,7 @@ for (const kind of ['redis', 'memory'] as const) {
       const fleet = await cameras(env, deviceId);
       const camera = fleet.devices[0];
       try {
-        const first = await waitFor('the always-on stream', liveStream(env, deviceId, channelId));
+        const first = await waitFor('the always-on stream', liveStream(env.signaling, deviceId, channelId));
         assert.equal(first.streamerId, streamer.config.streamerId);
         await mediaArrives(streamer, first.streamId);
         assert.equal(await env.signaling.streamStore.channelStreamId(deviceId, other), undefined, 'only the always-on channel');
@@ -136,7 +123,7 @@ for (const kind of ['redis', 'memory'] as const) {
         const call = camera.calls().find((c) => c.channelId === channelId);
         assert.ok(call);
         assert.equal(await camera.hangUp(call.callId), true);
-        const second = await waitFor('the stream started again', liveStream(env, deviceId, channelId, first.streamId));
+        const second = await waitFor('the stream started again', liveStream(env.signaling, deviceId, channelId, first.streamId));
         await mediaArrives(streamer, second.streamId);
         const restarts = env.signaling.stats.alwaysOnRestarts;
         assert.ok((restarts['device-online'] ?? 0) >= 1, JSON.stringify(restarts));
@@ -156,7 +143,7 @@ for (const kind of ['redis', 'memory'] as const) {
       assert.equal((await api(env, 'PUT', `/devices/${deviceId}/config`, { pool: 'p-drain', alwaysOn: [{ channelId: alwaysOn }] })).status, 204);
       const fleet = await cameras(env, deviceId);
       try {
-        const kept = await waitFor('the always-on stream', liveStream(env, deviceId, alwaysOn));
+        const kept = await waitFor('the always-on stream', liveStream(env.signaling, deviceId, alwaysOn));
         const played = await api(env, 'POST', `/devices/${deviceId}/channels/${ordinary}/play`);
         assert.equal(played.status, 200, JSON.stringify(played.body));
         const plain = played.body as { streamId: string; streamer: { id: string } };
@@ -164,7 +151,7 @@ for (const kind of ['redis', 'memory'] as const) {
 
         const target = await env.startStreamer({ pool: 'p-drain' });
         await env.backend.streamers.requestDrain(draining.config.streamerId);
-        const moved = await waitFor('the always-on stream on the other streamer', liveStream(env, deviceId, alwaysOn, kept.streamId));
+        const moved = await waitFor('the always-on stream on the other streamer', liveStream(env.signaling, deviceId, alwaysOn, kept.streamId));
         assert.equal(moved.streamerId, target.config.streamerId);
         await mediaArrives(target, moved.streamId);
         assert.ok(draining.draining);
@@ -185,12 +172,12 @@ for (const kind of ['redis', 'memory'] as const) {
       try {
         await waitFor('device online', async () => (await env.signaling.store.get(deviceId))?.online);
         assert.equal((await api(env, 'PUT', `/devices/${deviceId}/config`, { pool: 'p-config', alwaysOn: [{ channelId: first }] })).status, 204);
-        const stream = await waitFor('the channel added while online', liveStream(env, deviceId, first));
+        const stream = await waitFor('the channel added while online', liveStream(env.signaling, deviceId, first));
         assert.equal(stream.streamerId, streamer.config.streamerId);
         assert.ok((env.signaling.stats.alwaysOnRestarts.check ?? 0) >= 1, 'started by the check');
 
         assert.equal((await api(env, 'PUT', `/devices/${deviceId}/config`, { pool: 'p-config', alwaysOn: [{ channelId: second }] })).status, 204);
-        await waitFor('the new channel', liveStream(env, deviceId, second));
+        await waitFor('the new channel', liveStream(env.signaling, deviceId, second));
         assert.equal(await env.signaling.streamStore.channelStreamId(deviceId, first), stream.streamId, 'the removed channel\'s stream runs on');
         const call = camera.calls().find((c) => c.channelId === first);
         await camera.hangUp(call!.callId);
@@ -210,10 +197,10 @@ for (const kind of ['redis', 'memory'] as const) {
       const [channelId] = fleet.devices[0].channelIds;
       try {
         await api(env, 'PUT', `/devices/${deviceId}/config`, { pool: 'p-stop', alwaysOn: [{ channelId }] });
-        const stream = await waitFor('the always-on stream', liveStream(env, deviceId, channelId));
+        const stream = await waitFor('the always-on stream', liveStream(env.signaling, deviceId, channelId));
         const checksBefore = env.signaling.stats.alwaysOnRestarts.check ?? 0;
         assert.equal((await api(env, 'DELETE', `/streams/${stream.streamId}`)).status, 204);
-        await waitFor('started again', liveStream(env, deviceId, channelId, stream.streamId));
+        await waitFor('started again', liveStream(env.signaling, deviceId, channelId, stream.streamId));
         assert.equal(env.signaling.stats.alwaysOnRestarts.api, undefined);
         assert.ok((env.signaling.stats.alwaysOnRestarts.check ?? 0) > checksBefore, 'by the check');
       } finally {
@@ -269,24 +256,9 @@ describe('always-on channels with two signaling replicas (Redis)', () => {
     try {
       await waitFor('both streamers in the pool', async () => (await a.streamStore.listStreamers()).filter((r) => r.pool === 'p-two').length === 2);
       await a.store.setConfig(deviceId, { pool: 'p-two', alwaysOn: [{ channelId }] });
-      fleet = await CameraFleet.start({
-        server: { id: TEST_SERVER_ID, host: '127.0.0.1', port: a.sipPort },
-        password: TEST_PASSWORD,
-        firstDeviceId: deviceId,
-        count: 1,
-        channels: 1,
-        localAddress: '127.0.0.1',
-        keepaliveIntervalMs: 1000,
-        media: { video: fixturePath('avatar.h264'), audio: 'pcma', loop: true },
-        logger: silentLogger(),
-      });
+      fleet = await startTestCameras(a, deviceId);
       const camera = fleet.devices[0];
-      const live = async (not?: string) => {
-        const id = await a.streamStore.channelStreamId(deviceId, channelId);
-        const s = id && id !== not ? await a.streamStore.get(id) : undefined;
-        return s?.state === 'live' ? s : undefined;
-      };
-      const first = await waitFor('the always-on stream', () => live());
+      const first = await waitFor('the always-on stream', liveStream(a, deviceId, channelId));
       // Both replicas' checks look at the device several times meanwhile.
       await sleep(1200);
       assert.equal(await a.streamStore.channelStreamId(deviceId, channelId), first.streamId);
@@ -296,7 +268,7 @@ describe('always-on channels with two signaling replicas (Redis)', () => {
       const carrying = streamers.find((s) => s.config.streamerId === first.streamerId)!;
       const other = streamers.find((s) => s !== carrying)!;
       await carrying.stop(0);
-      const moved = await waitFor('the stream on the other streamer', () => live(first.streamId));
+      const moved = await waitFor('the stream on the other streamer', liveStream(a, deviceId, channelId, first.streamId));
       assert.equal(moved.streamerId, other.config.streamerId);
       await waitFor('the camera has the new call only', () => camera.calls().length === 1 && camera.calls()[0].state === 'active');
       await sleep(1200);
@@ -359,24 +331,10 @@ describe('always-on channels when their streamer process is killed (Redis, gbcas
     const deviceId = '34020000001320000601';
     const [channelId] = channelIdsOf(deviceId, 1);
     await signaling.store.setConfig(deviceId, { pool: 'p-kill', alwaysOn: [{ channelId }] });
-    const fleet = await CameraFleet.start({
-      server: { id: TEST_SERVER_ID, host: '127.0.0.1', port: signaling.sipPort },
-      password: TEST_PASSWORD,
-      firstDeviceId: deviceId,
-      count: 1,
-      channels: 1,
-      localAddress: '127.0.0.1',
-      keepaliveIntervalMs: 1000,
-      media: { video: fixturePath('avatar.h264'), audio: 'pcma', loop: true },
-      logger: silentLogger(),
-    });
-    const live = async (not?: string) => {
-      const id = await signaling.streamStore.channelStreamId(deviceId, channelId);
-      const s = id && id !== not ? await signaling.streamStore.get(id) : undefined;
-      return s?.state === 'live' ? s : undefined;
-    };
+    const fleet = await startTestCameras(signaling, deviceId);
+    const live = (not?: string) => liveStream(signaling, deviceId, channelId, not);
     try {
-      const first = await waitFor('the always-on stream', () => live(), 15_000);
+      const first = await waitFor('the always-on stream', live(), 15_000);
       await waitFor('media on the first streamer', () => receiving(first.streamerUrl, first.streamId));
       const victim = byId.get(first.streamerId)!;
       const survivorId = first.streamerId === 'kill-a' ? 'kill-b' : 'kill-a';
@@ -384,7 +342,7 @@ describe('always-on channels when their streamer process is killed (Redis, gbcas
       const killedAt = Date.now();
       victim.process.child.kill('SIGKILL');
       // The acceptance: within 5 s of the kill the channel is live on another streamer.
-      const moved = await waitFor('the stream live on the other streamer', () => live(first.streamId), 5000, 20);
+      const moved = await waitFor('the stream live on the other streamer', live(first.streamId), 5000, 20);
       const liveMs = Date.now() - killedAt;
       assert.equal(moved.streamerId, survivorId);
       await waitFor('media on the other streamer', () => receiving(moved.streamerUrl, moved.streamId), 5000, 20);
@@ -399,7 +357,7 @@ describe('always-on channels when their streamer process is killed (Redis, gbcas
       survivor.process.child.kill('SIGKILL');
       const restartedAt = Date.now();
       await streamerProcess(survivorId, survivor.ports);
-      const again = await waitFor('the stream live on the restarted streamer', () => live(moved.streamId), 20_000, 20);
+      const again = await waitFor('the stream live on the restarted streamer', live(moved.streamId), 20_000, 20);
       await waitFor('media on the restarted streamer', () => receiving(again.streamerUrl, again.streamId), 5000, 20);
       console.log(`restart in place of ${survivorId}: stream live again after ${Date.now() - restartedAt} ms (found ${JSON.stringify(signaling.stats.streamersGone)})`);
       assert.equal(again.streamerId, survivorId);

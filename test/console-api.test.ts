@@ -14,17 +14,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Fastify from 'fastify';
-import { silentLogger } from '../common/logger.ts';
 import type { GbcastEvent } from '../common/contracts.ts';
 import type { StreamSession } from '../common/store/stream-store.ts';
-import { CameraFleet } from '../camera/sip/fleet.ts';
+import type { CameraFleet } from '../camera/sip/fleet.ts';
 import { eventRoutes } from '../signaling/api/event-routes.ts';
 import { consoleRoutes, defaultConsoleDir } from '../signaling/console-routes.ts';
 import type { Signaling } from '../signaling/signaling.ts';
-import { fixturePath, repoRoot } from './support/fixtures.ts';
+import { startTestCameras } from './support/cameras.ts';
+import { repoRoot } from './support/fixtures.ts';
 import { startRedisServer, type RedisServer } from './support/redis-server.ts';
 import { runSipp, sippDevices } from './support/sipp.ts';
-import { startTestSignaling, TEST_PASSWORD, TEST_SERVER_ID } from './support/signaling.ts';
+import { startTestSignaling, TEST_PASSWORD } from './support/signaling.ts';
 import { startTestStreamer } from './support/streamer.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -217,17 +217,7 @@ describe('console API: streams with live numbers', () => {
     const viewer = new AbortController();
     try {
       await waitFor('streamer in the pool', async () => (await signaling.streamStore.listStreamers()).length > 0);
-      cameras = await CameraFleet.start({
-        server: { id: TEST_SERVER_ID, host: '127.0.0.1', port: signaling.sipPort },
-        password: TEST_PASSWORD,
-        firstDeviceId: deviceId,
-        count: 1,
-        channels: 1,
-        localAddress: '127.0.0.1',
-        keepaliveIntervalMs: 1000,
-        media: { video: fixturePath('avatar.h264'), audio: 'pcma', loop: true },
-        logger: silentLogger(),
-      });
+      cameras = await startTestCameras(signaling, deviceId);
       const [channel] = await waitFor('catalog', async () => {
         const c = (await (await fetch(`${signaling.httpUrl}/api/v1/devices/${deviceId}/channels`)).json()) as { channels?: { id: string }[] };
         return c.channels?.length ? c.channels : undefined;

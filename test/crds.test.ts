@@ -46,6 +46,9 @@ const clone = <T>(v: T): T => structuredClone(v);
 /** What the API server adds when a schema error keeps it from running the CEL rules. */
 const notChecked = '<nil>: Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation';
 const schemaOf = (crd: CustomResourceDefinition) => crd.spec.versions[0].schema?.openAPIV3Schema as StructuralSchema;
+/** The CRD's printer columns as [name, jsonPath, type, priority] rows. */
+const printerColumns = (crd: CustomResourceDefinition) =>
+  (crd.spec.versions[0].additionalPrinterColumns ?? []).map((c) => [c.name, c.jsonPath, c.type, c.priority ?? 0]);
 
 describe('the CRDs', () => {
   for (const file of readdirSync(crdDir).filter((f) => f.endsWith('.yaml'))) {
@@ -73,39 +76,31 @@ describe('the CRDs', () => {
       statusReplicasPath: '.status.replicas',
       labelSelectorPath: '.status.selector',
     });
-    const columns = crd.spec.versions[0].additionalPrinterColumns ?? [];
-    assert.deepEqual(
-      columns.map((c) => [c.name, c.jsonPath, c.type, c.priority ?? 0]),
-      [
-        ['Desired', '.spec.replicas', 'integer', 0],
-        ['Ready', '.status.readyReplicas', 'integer', 0],
-        ['Draining', '.status.drainingReplicas', 'integer', 0],
-        ['Streams', '.status.activeStreams', 'integer', 0],
-        ['Exposure', '.spec.media.exposure', 'string', 1],
-        ['Autoscaling', '.spec.autoscaling.enabled', 'boolean', 1],
-        ['Capacity', '.status.capacity', 'integer', 1],
-        ['Age', '.metadata.creationTimestamp', 'date', 0],
-      ],
-    );
+    assert.deepEqual(printerColumns(crd), [
+      ['Desired', '.spec.replicas', 'integer', 0],
+      ['Ready', '.status.readyReplicas', 'integer', 0],
+      ['Draining', '.status.drainingReplicas', 'integer', 0],
+      ['Streams', '.status.activeStreams', 'integer', 0],
+      ['Exposure', '.spec.media.exposure', 'string', 1],
+      ['Autoscaling', '.spec.autoscaling.enabled', 'boolean', 1],
+      ['Capacity', '.status.capacity', 'integer', 1],
+      ['Age', '.metadata.creationTimestamp', 'date', 0],
+    ]);
   });
 
   it('GbCamera: short name gbcam, no scale subresource, its printer columns', () => {
     const crd = crds.camera;
     assert.deepEqual(crd.spec.names.shortNames, ['gbcam']);
     assert.equal(crd.spec.versions[0].subresources?.scale, undefined);
-    const columns = crd.spec.versions[0].additionalPrinterColumns ?? [];
-    assert.deepEqual(
-      columns.map((c) => [c.name, c.jsonPath, c.type, c.priority ?? 0]),
-      [
-        ['Device', '.spec.deviceId', 'string', 0],
-        ['Online', '.status.online', 'boolean', 0],
-        ['Last Keepalive', '.status.lastKeepalive', 'date', 0],
-        ['Address', '.status.address', 'string', 1],
-        ['Pool', '.spec.pool', 'string', 1],
-        ['Streams', '.status.activeStreams', 'integer', 0],
-        ['Age', '.metadata.creationTimestamp', 'date', 0],
-      ],
-    );
+    assert.deepEqual(printerColumns(crd), [
+      ['Device', '.spec.deviceId', 'string', 0],
+      ['Online', '.status.online', 'boolean', 0],
+      ['Last Keepalive', '.status.lastKeepalive', 'date', 0],
+      ['Address', '.status.address', 'string', 1],
+      ['Pool', '.spec.pool', 'string', 1],
+      ['Streams', '.status.activeStreams', 'integer', 0],
+      ['Age', '.metadata.creationTimestamp', 'date', 0],
+    ]);
   });
 });
 

@@ -124,6 +124,16 @@ describe('operator/kube machinery end to end', () => {
     return r;
   }
 
+  /** Replicas a and b, both electing: a leads (it started first), b follows. */
+  async function leaderAndFollower(): Promise<{ a: Replica; b: Replica }> {
+    const a = await replica('a');
+    const b = await replica('b');
+    a.elector.start();
+    await waitFor('a leads', () => a.elector.isLeader);
+    b.elector.start();
+    return { a, b };
+  }
+
   const source = (name: string, value: string) =>
     kube.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'default', labels: { role: 'source' } }, data: { v: Buffer.from(value).toString('base64') } });
   const get = (name: string) => kube.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'default', name }) as unknown as Secret | undefined;
@@ -132,11 +142,7 @@ describe('operator/kube machinery end to end', () => {
 
   it('only the leader acts; a partitioned leader stops and the other replica carries on', async () => {
     source('one', '1');
-    const a = await replica('a');
-    const b = await replica('b');
-    a.elector.start();
-    await waitFor('a leads', () => a.elector.isLeader);
-    b.elector.start();
+    const { a, b } = await leaderAndFollower();
     await waitFor('the copy of one', () => value(copyOf('one')) === '1');
     assert.ok(hasFinalizer(get('one')!, finalizer));
     assert.equal(b.reconciled.length, 0, 'the follower does nothing');
@@ -204,11 +210,7 @@ describe('operator/kube machinery end to end', () => {
 
   it('stopping the leader hands over at once (released Lease), and the successor keeps the state', async () => {
     source('one', '1');
-    const a = await replica('a');
-    const b = await replica('b');
-    a.elector.start();
-    await waitFor('a leads', () => a.elector.isLeader);
-    b.elector.start();
+    const { a, b } = await leaderAndFollower();
     await waitFor('copy', () => copyOf('one'));
     await a.stop();
     replicas.splice(replicas.indexOf(a), 1);

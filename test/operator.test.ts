@@ -44,6 +44,17 @@ function pods(pool: string) {
   return kube.list('v1', 'Pod', testNamespace).filter((p) => (p.metadata as { labels?: Record<string, string> }).labels?.['gbcast.io/pool'] === pool);
 }
 
+/** Creates a hostPort pool of `replicas` pods with the ten media ports from `firstPort`. */
+async function createPool(name: string, replicas: number, firstPort: number): Promise<void> {
+  const pool: GbStreamServer = {
+    apiVersion: 'gbcast.io/v1alpha1',
+    kind: 'GbStreamServer',
+    metadata: { name, namespace: testNamespace },
+    spec: { replicas, media: { exposure: 'hostPort', portRange: { min: firstPort, max: firstPort + 9 } }, image: 'gbcast:test', drainTimeoutSeconds: 30 },
+  };
+  await client.create(resources.gbStreamServers, pool as never);
+}
+
 test('a GbCamera with a Secret lets its camera register, and its status follows the device', async () => {
   const deviceId = '34020000001320000042';
   await client.create(resources.secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cams', namespace: testNamespace }, stringData: { gate: 's3cret-gate' } } as never);
@@ -90,13 +101,7 @@ test('a GbCamera with a Secret lets its camera register, and its status follows 
 });
 
 test('a pool gets its pods, each with its own port, owned by the pool; status and the scale subresource', async () => {
-  const pool: GbStreamServer = {
-    apiVersion: 'gbcast.io/v1alpha1',
-    kind: 'GbStreamServer',
-    metadata: { name: 'fixed', namespace: testNamespace },
-    spec: { replicas: 2, media: { exposure: 'hostPort', portRange: { min: 32000, max: 32009 } }, image: 'gbcast:test', drainTimeoutSeconds: 30 },
-  };
-  await client.create(resources.gbStreamServers, pool as never);
+  await createPool('fixed', 2, 32000);
   await waitFor('two pods', () => pods('fixed').length === 2, 10_000, 50);
   const created = pods('fixed') as unknown as { metadata: { annotations: Record<string, string>; ownerReferences: { kind: string; name: string; controller: boolean }[] } }[];
   assert.deepEqual(created.map((p) => p.metadata.annotations['gbcast.io/media-port']).sort(), ['32000', '32001']);
@@ -132,12 +137,7 @@ test('a second operator waits for the Lease and takes over when the first stops'
     await operator.stop();
     await waitFor('the second one leading', () => second.leading, 10_000, 50);
     // It acts: a new pool gets its pod from the new leader.
-    await client.create(resources.gbStreamServers, {
-      apiVersion: 'gbcast.io/v1alpha1',
-      kind: 'GbStreamServer',
-      metadata: { name: 'after', namespace: testNamespace },
-      spec: { replicas: 1, media: { exposure: 'hostPort', portRange: { min: 32100, max: 32109 } }, image: 'gbcast:test', drainTimeoutSeconds: 30 },
-    } as never);
+    await createPool('after', 1, 32100);
     await waitFor('a pod from the new leader', () => pods('after').length === 1, 10_000, 50);
   } finally {
     operator = second;
@@ -152,12 +152,7 @@ test('watch errors, 410s, a restart and a lost Lease: never a duplicate pod, nev
     assert.equal(live().length, n, `${what}, and no more afterwards`);
     assert.equal(new Set(live().map((p) => (p.metadata as { annotations: Record<string, string> }).annotations['gbcast.io/media-port'])).size, n, 'every pod has its own port');
   };
-  await client.create(resources.gbStreamServers, {
-    apiVersion: 'gbcast.io/v1alpha1',
-    kind: 'GbStreamServer',
-    metadata: { name: 'steady', namespace: testNamespace },
-    spec: { replicas: 3, media: { exposure: 'hostPort', portRange: { min: 32200, max: 32209 } }, image: 'gbcast:test', drainTimeoutSeconds: 30 },
-  } as never);
+  await createPool('steady', 3, 32200);
   await settled(3, 'three pods');
 
   // Watches cut while the spec changes.

@@ -5,28 +5,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../common/logger.ts';
 import { simulatedChannels } from '../camera/sip/catalog.ts';
-import { CameraFleet } from '../camera/sip/fleet.ts';
+import { startTestCameras } from './support/cameras.ts';
 import { fixturePath } from './support/fixtures.ts';
 import { startRedisServer } from './support/redis-server.ts';
-import { startTestSignaling, TEST_PASSWORD, TEST_SERVER_ID } from './support/signaling.ts';
+import { startTestSignaling } from './support/signaling.ts';
 
 test('a 500-channel catalog in 10 GB2312 pages with one malformed item: 499 channels stored with the right names', async () => {
   const redis = await startRedisServer();
   const signaling = await startTestSignaling(redis.url);
   const deviceId = '34020000001320000400';
-  const cameras = await CameraFleet.start({
-    server: { id: TEST_SERVER_ID, host: '127.0.0.1', port: signaling.sipPort },
-    password: TEST_PASSWORD,
-    firstDeviceId: deviceId,
-    count: 1,
+  const cameras = await startTestCameras(signaling, deviceId, {
     channels: 500,
     catalogPageSize: 50,
-    localAddress: '127.0.0.1',
+    keepaliveIntervalMs: 60_000,
     quirks: ['unescaped-amp', 'broken-catalog-item'],
     media: { video: fixturePath('bbb-480x272.h264'), audio: 'none' },
-    logger: silentLogger(),
   });
   try {
     const expected = simulatedChannels(deviceId, 500);

@@ -7,14 +7,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { silentLogger } from '../common/logger.ts';
-import { CameraFleet } from '../camera/sip/fleet.ts';
+import type { CameraFleet } from '../camera/sip/fleet.ts';
 import type { Signaling } from '../signaling/signaling.ts';
 import type { Streamer } from '../streamer/streamer.ts';
-import { fixturePath } from './support/fixtures.ts';
+import { startTestCameras } from './support/cameras.ts';
 import { startNginxRtmp, type NginxRtmp } from './support/nginx-rtmp.ts';
 import { startRedisServer, type RedisServer } from './support/redis-server.ts';
-import { startTestSignaling, TEST_PASSWORD, TEST_SERVER_ID } from './support/signaling.ts';
+import { startTestSignaling } from './support/signaling.ts';
 import { startTestStreamer } from './support/streamer.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -45,19 +44,7 @@ after(async () => {
 });
 
 async function fleet(firstDeviceId: string, quirks: string[] = []): Promise<CameraFleet> {
-  const f = await CameraFleet.start({
-    server: { id: TEST_SERVER_ID, host: '127.0.0.1', port: signaling.sipPort },
-    password: TEST_PASSWORD,
-    firstDeviceId,
-    count: 1,
-    channels: 2,
-    localAddress: '127.0.0.1',
-    keepaliveIntervalMs: 1000,
-    quirks: quirks as never,
-    // avatar.h264 has a keyframe about every second, so a viewer joining a running stream starts soon.
-    media: { video: fixturePath('avatar.h264'), audio: 'pcma', loop: true },
-    logger: silentLogger(),
-  });
+  const f = await startTestCameras(signaling, firstDeviceId, { channels: 2, quirks: quirks as never });
   // Registered and its catalog stored.
   for (let i = 0; i < 100; i++) {
     const res = await fetch(`${signaling.httpUrl}/api/v1/devices/${firstDeviceId}/channels`);

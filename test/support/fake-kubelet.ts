@@ -40,6 +40,7 @@ import { Informer, keyOf } from '../../operator/kube/informer.ts';
 import type { Container, ContainerState, ContainerStatus, Node, Pod, PodCondition, Probe, Service } from '../../operator/kube/types.ts';
 import type { FakeKube, JsonObject } from './fake-kube/index.ts';
 import { repoRoot } from './fixtures.ts';
+import { pipeTo } from './tcp-proxy.ts';
 
 export interface FakeNodeSpec {
   name: string;
@@ -1019,17 +1020,7 @@ class NodePorts {
         client.destroy();
         return;
       }
-      const upstream = net.connect(t.port, t.host);
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.on('close', () => sockets.delete(s));
-        s.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
+      pipeTo(client, t.port, t.host, sockets);
     });
     server.on('error', (err) => this.#log(`cannot listen on ${key}: ${err.message}`));
     server.listen(port, host);

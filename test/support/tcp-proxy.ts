@@ -13,6 +13,24 @@ export interface TcpProxy {
   stop(): Promise<void>;
 }
 
+/**
+ * Joins `client` both ways to a new connection to `host`:`port`. Both sockets sit in `sockets` while
+ * they are open (for whoever closes them all), and an error on either closes both.
+ */
+export function pipeTo(client: net.Socket, port: number, host: string, sockets: Set<net.Socket>): void {
+  const upstream = net.connect(port, host);
+  for (const s of [client, upstream]) {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {
+      client.destroy();
+      upstream.destroy();
+    });
+  }
+  client.pipe(upstream);
+  upstream.pipe(client);
+}
+
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let cut = false;
@@ -21,17 +39,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       client.destroy();
       return;
     }
-    const upstream = net.connect(targetPort, targetHost);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
+    pipeTo(client, targetPort, targetHost, sockets);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
