@@ -263,6 +263,20 @@ test('NodePort exposure: a Service per pod whose node port is the pod\'s public 
   }, 15_000, 200);
   assert.ok(numbers.bytesIn! > 10_000);
   await stop(streamId);
+
+  // Autoscaling off: `kubectl scale gbss nvr --replicas 2` through the scale subresource.
+  await client.patchScale(resources.gbStreamServers, 'nvr', 2, { namespace: testNamespace });
+  const nvrReady = () =>
+    (kube.list('v1', 'Pod', testNamespace) as unknown as Pod[]).filter(
+      (p) => p.metadata.labels?.['gbcast.io/pool'] === 'nvr' && !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
+  const two = await waitForPods('two nvr pods ready', () => (nvrReady().length === 2 ? nvrReady() : undefined), 60_000);
+  const ports = two.map((p) => Number(p.metadata.annotations?.['gbcast.io/media-port']));
+  assert.notEqual(ports[0], ports[1]);
+  for (const p of two) assert.equal((await client.get(resources.services, p.metadata.name, testNamespace)).spec.ports?.[0].nodePort, Number(p.metadata.annotations?.['gbcast.io/media-port']));
+  const scale = await client.getScale(resources.gbStreamServers, 'nvr', testNamespace);
+  assert.equal(scale.status?.replicas, 2);
+  assert.equal(scale.status?.selector, 'gbcast.io/pool=nvr');
 });
 
 test('every object the operator wrote or manages validates against the Kubernetes schemas and our CRDs', async () => {
