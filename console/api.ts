@@ -5,6 +5,11 @@ import type { Channel, Device, DevicePage, PlayResult, PtzAction, Stream, Stream
 /** The API lives beside the console (relative, so a path prefix in front of signaling keeps working). */
 export const apiBase = new URL('api/v1/', document.baseURI).href;
 
+/** A stream's HTTP-FLV relayed by signaling (send authHeaders() with it). */
+export function relayUrl(streamId: string): string {
+  return `${apiBase}streams/${encodeURIComponent(streamId)}/live.flv`;
+}
+
 export class ApiError extends Error {
   readonly status: number;
   readonly reason: string | undefined;

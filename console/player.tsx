@@ -6,7 +6,8 @@
  */
 import mpegts from 'mpegts.js';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { play, stopStream } from './api.ts';
+import { play, relayUrl, stopStream } from './api.ts';
+import { authHeaders } from './token.ts';
 import { publishLocalChange, subscribeEvents } from './events.ts';
 import { bitrate } from './format.ts';
 import { PtzPad } from './ptz.tsx';
@@ -82,8 +83,10 @@ export function Player({ deviceId, channel, ptz, onClose }: { deviceId: string; 
     }
     setStatus({ kind: 'waiting' });
     const player = mpegts.createPlayer(
-      { type: 'flv', isLive: true, url: stream.flvUrl, cors: true, hasVideo: true, ...(withAudio ? {} : { hasAudio: false }) },
+      // Through signaling (same origin, same token): the streamer's own flvUrl is an address inside the cluster.
+      { type: 'flv', isLive: true, url: relayUrl(stream.streamId), cors: true, hasVideo: true, ...(withAudio ? {} : { hasAudio: false }) },
       {
+        headers: authHeaders(),
         enableWorker: false,
         enableStashBuffer: false,
         lazyLoad: false,

@@ -24,6 +24,8 @@ export class SignalingStats {
   streamsEnded: Record<string, number> = {};
   /** Clients of GET /api/v1/events connected now, and those dropped for not keeping up. */
   eventClients = 0;
+  /** Viewers of HTTP-FLV relayed through signaling (GET /api/v1/streams/{id}/live.flv) now. */
+  flvRelayViewers = 0;
   eventClientsDropped = 0;
   /** Always-on streams this replica started, by trigger; plays of always-on channels that failed, by reason. */
   alwaysOnRestarts: Record<string, number> = {};
@@ -142,6 +144,7 @@ export function registerSignalingMetrics(registry: Registry, signaling: Signalin
     () => ({ ...s.streamersGone }),
   );
   scrapedGauge(registry, 'gbcast_signaling_event_stream_clients', 'Clients of the API\'s event stream (GET /api/v1/events) connected now.', () => s.eventClients);
+  scrapedGauge(registry, 'gbcast_signaling_flv_relay_viewers', 'Viewers of HTTP-FLV relayed through signaling (the console outside the cluster) now.', () => s.flvRelayViewers);
   scrapedCounter(registry, 'gbcast_signaling_event_stream_clients_dropped_total', 'Event stream clients disconnected because they did not keep up.', undefined, () => s.eventClientsDropped);
   scrapedCounter(registry, 'gbcast_signaling_sip_udp_kernel_drops_total', 'SIP datagrams the kernel dropped because the socket buffer was full.', undefined, () => readUdpDrops(signaling.sipPort));
   scrapedGauge(registry, 'gbcast_signaling_sip_tcp_connections_total', 'SIP TCP connections accepted or opened since start.', () => sip().tcpConnections);

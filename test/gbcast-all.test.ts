@@ -70,6 +70,21 @@ test('without Redis: demo cameras register, a channel plays over HTTP-FLV, stop 
     assert.equal(got.subarray(0, 3).toString('latin1'), 'FLV');
     assert.ok(got.includes(Buffer.from([0x17, 0x00])), 'an AVC sequence header (keyframe, codec 7)');
 
+    // The same stream relayed by signaling (what the console plays), and a 404 for an unknown one.
+    const relayed = await fetch(`${api}/streams/${play.streamId}/live.flv`);
+    assert.equal(relayed.status, 200);
+    assert.equal(relayed.headers.get('content-type'), 'video/x-flv');
+    const relayReader = relayed.body!.getReader();
+    let relayedBytes = Buffer.alloc(0);
+    while (relayedBytes.length < 16 * 1024) {
+      const { value, done } = await relayReader.read();
+      if (done) break;
+      relayedBytes = Buffer.concat([relayedBytes, value]);
+    }
+    await relayReader.cancel();
+    assert.equal(relayedBytes.subarray(0, 3).toString('latin1'), 'FLV');
+    assert.equal((await fetch(`${api}/streams/no-such-stream/live.flv`)).status, 404);
+
     const { streams } = await json<{ streams: { streamId: string; state: string }[] }>(`${api}/streams`);
     assert.deepEqual(streams.map((s) => [s.streamId, s.state]), [[play.streamId, 'live']]);
   } finally {

@@ -8,6 +8,7 @@ import { deviceRoutes } from './device-routes.ts';
 import { streamRoutes } from './stream-routes.ts';
 import { ptzRoutes } from './ptz-routes.ts';
 import { eventRoutes } from './event-routes.ts';
+import { flvProxyRoutes } from './flv-proxy-routes.ts';
 
 function tokenMatches(header: string | undefined, token: string): boolean {
   if (!header?.startsWith('Bearer ')) return false;
@@ -37,4 +38,5 @@ export const publicApi: FastifyPluginAsync = async (app) => {
   await app.register(streamRoutes);
   await app.register(ptzRoutes);
   await app.register(eventRoutes);
+  await app.register(flvProxyRoutes);
 };
