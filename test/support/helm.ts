@@ -6,7 +6,7 @@
  *
  * From a shell: `node test/support/helm.ts lint --strict charts/gbcast`.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -82,27 +82,31 @@ export interface HelmResult {
   stderr: string;
 }
 
-/** Runs helm with `args` in the repository root, with its own empty config, cache and data dirs. */
-export function runHelm(args: string[]): HelmResult {
+function helmEnv(): NodeJS.ProcessEnv {
+  // Its own empty config, cache and data dirs, and no cluster: nothing of the user's is read.
   const home = join(root, 'node_modules/.cache/gbcast-helm/home');
-  const r = spawnSync(helmPath(), args, {
-    cwd: root,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: home,
-      HELM_CONFIG_HOME: join(home, 'config'),
-      HELM_CACHE_HOME: join(home, 'cache'),
-      HELM_DATA_HOME: join(home, 'data'),
-      KUBECONFIG: join(home, 'no-kubeconfig'),
-    },
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    HELM_CONFIG_HOME: join(home, 'config'),
+    HELM_CACHE_HOME: join(home, 'cache'),
+    HELM_DATA_HOME: join(home, 'data'),
+    KUBECONFIG: join(home, 'no-kubeconfig'),
+  };
+}
+
+/** Runs helm with `args` in the repository root. */
+export function runHelm(args: string[]): Promise<HelmResult> {
+  const binary = helmPath();
+  return new Promise((resolve, reject) => {
+    execFile(binary, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: helmEnv() }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') reject(err);
+      else resolve({ status: err ? Number(err.code) : 0, stdout, stderr });
+    });
   });
-  if (r.error) throw r.error;
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const r = spawnSync(helmPath(), process.argv.slice(2), { stdio: 'inherit' });
+  const r = spawnSync(helmPath(), process.argv.slice(2), { stdio: 'inherit', env: helmEnv() });
   process.exit(r.status ?? 1);
 }
