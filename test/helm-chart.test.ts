@@ -10,8 +10,10 @@
  * bytes (checked here), so that covers them too.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { before, describe, it } from 'node:test';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { objectMetaErrors, formatFieldError } from './support/kube-fields.ts';
@@ -284,6 +286,54 @@ describe('charts/gbcast', () => {
     const c = named(objs, 'Deployment', 'gb-gbcast-signaling').spec.template.spec.containers[0];
     assert.equal((c.env as Obj[]).some((e) => e.name === 'NODE_OPTIONS' || e.name === 'GBCAST_DATE_UTC_OFFSET_MINUTES'), false);
     assert.equal(c.resources, undefined);
+  });
+
+  describe('NOTES.txt', () => {
+    // helm template leaves NOTES.txt out and helm install --dry-run needs a cluster: a copy of the
+    // chart turns the notes into a named template that a ConfigMap carries out of helm template.
+    let copy = '';
+    before(() => {
+      copy = mkdtempSync(join(tmpdir(), 'gbcast-chart-'));
+      cpSync(chartDir, copy, { recursive: true });
+      const notes = readFileSync(join(copy, 'templates/NOTES.txt'), 'utf8');
+      rmSync(join(copy, 'templates/NOTES.txt'));
+      writeFileSync(join(copy, 'templates/_notes.tpl'), `{{- define "test.notes" -}}\n${notes}\n{{- end -}}\n`);
+      writeFileSync(join(copy, 'templates/notes.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include "test.notes" . | quote }}\n');
+    });
+    after(() => rmSync(copy, { recursive: true, force: true }));
+    const notesOf = async (values: string): Promise<string> => {
+      const r = await runHelm(['template', 'gb', copy, '--namespace', namespace, '-f', `${chart}/ci/${values}`, '--show-only', 'templates/notes.yaml']);
+      assert.equal(r.status, 0, r.stderr);
+      return (parseAllDocuments(r.stdout)[0].toJS() as Obj).data.notes as string;
+    };
+
+    it('tells how to reach SIP and the console, where the API token is, and how to upgrade the CRDs', async () => {
+      const notes = await notesOf('default-values.yaml');
+      assert.match(notes, /SIP server ID: +34020000002000000001/);
+      assert.match(notes, /SIP domain: +3402000000/);
+      assert.match(notes, /port: +5060 \(UDP or TCP\)/);
+      assert.match(notes, /kubectl -n gbcast get service gb-gbcast-sip/);
+      assert.match(notes, /WARNING: signaling\.publicAddress is not set/);
+      assert.match(notes, /kubectl -n gbcast port-forward service\/gb-gbcast-http 8080:8080/);
+      assert.match(notes, /kubectl -n gbcast get secret gb-gbcast-api-token -o jsonpath='\{\.data\.token\}' \| base64 -d/);
+      assert.match(notes, /kubectl apply --server-side -f <chart>\/crds\//);
+    });
+
+    it('with NodePort and an Ingress: the node port, the nodes, the console URL', async () => {
+      const notes = await notesOf('nodeport-values.yaml');
+      assert.match(notes, /port: +30560 \(UDP or TCP\)/);
+      assert.match(notes, /kubectl get nodes -o wide/);
+      assert.match(notes, /https:\/\/gbcast\.example\.com\//);
+      assert.match(notes, /the pool "media" is installed/);
+      assert.doesNotMatch(notes, /WARNING/);
+    });
+
+    it('with a public address and a Secret of the user for the token', async () => {
+      const notes = await notesOf('external-redis-values.yaml');
+      assert.match(notes, /address: +198\.51\.100\.7/);
+      assert.match(notes, /get secret my-api-token -o jsonpath='\{\.data\.token\}'/);
+      assert.match(notes, /watches namespace cameras only/);
+    });
   });
 
   it('values.schema.json and the templates refuse bad values with a message naming them', async () => {
