@@ -87,6 +87,12 @@ describe('charts/gbcast', () => {
     }
   });
 
+  it('has appVersion (the default image tag) equal to package.json\'s version', () => {
+    const chartYaml = parseAllDocuments(readFileSync(`${chartDir}Chart.yaml`, 'utf8'))[0].toJS() as Obj;
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(chartYaml.appVersion, pkg.version);
+  });
+
   it('tests five values files or more: defaults, external Redis, NodePort, monitoring, minimal', () => {
     for (const f of ['default', 'external-redis', 'nodeport', 'monitoring', 'minimal']) assert.ok(ciFiles.includes(`${f}-values.yaml`), f);
   });
@@ -240,7 +246,7 @@ describe('charts/gbcast', () => {
     assert.equal(operatorEnv.find((e) => e.name === 'GBCAST_NAMESPACE')?.value, 'cameras');
   });
 
-  it('NodePort: the pods listen on the node port, which the Service keeps for UDP and TCP; the pool is the chart image', () => {
+  it('NodePort: the pods listen on the node port, which the Service keeps for UDP and TCP; one image per part', () => {
     const objs = render('nodeport-values.yaml');
     const sip = named(objs, 'Service', 'gb-gbcast-sip');
     assert.equal(sip.spec.type, 'NodePort');
@@ -252,7 +258,9 @@ describe('charts/gbcast', () => {
     const c = named(objs, 'Deployment', 'gb-gbcast-signaling').spec.template.spec.containers[0];
     assert.equal((c.env as Obj[]).find((e) => e.name === 'GBCAST_SIP_PORT')?.value, '30560');
     const pool = named(objs, 'GbStreamServer', 'media');
-    assert.equal(pool.spec.image, c.image);
+    assert.equal(c.image, 'registry.example.com/gbcast-signaling:0.1.0-rc1');
+    assert.equal(named(objs, 'Deployment', 'gb-gbcast-operator').spec.template.spec.containers[0].image, 'registry.example.com/gbcast-operator:0.1.0-rc1');
+    assert.equal(pool.spec.image, 'registry.example.com/gbcast-streamer:0.1.0-rc1');
     assert.equal(pool.spec.replicas, 3);
     assert.equal(pool.spec.media.exposure, 'NodePort');
     assert.ok(named(objs, 'Ingress', 'gb-gbcast'));
@@ -276,6 +284,9 @@ describe('charts/gbcast', () => {
       assert.deepEqual(JSON.parse(m.data[key]), JSON.parse(readFileSync(`${chartDir}dashboards/${key}`, 'utf8')));
     }
     assert.ok(named(objs, 'PersistentVolumeClaim', 'gb-gbcast-redis'));
+    // One image for every part by default: the chart's appVersion, the pool's streamers included.
+    const images = [...podSpecs(objs).filter((p) => !p.name.endsWith('-redis')).map((p) => p.spec.containers[0].image), named(objs, 'GbStreamServer', 'default').spec.image];
+    assert.deepEqual(new Set(images), new Set(['ghcr.io/gbcast/gbcast:0.1.0']));
   });
 
   it('minimal: no operator, no PDB, no Redis password, no heap cap without a memory limit', () => {

@@ -43,6 +43,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
+{{/* A part's image: its own repository/tag when given, else image.* (dict "ctx" $ "part" VALUES) */}}
+{{- define "gbcast.partImage" -}}
+{{- $own := default (dict) .part.image -}}
+{{- printf "%s:%s" (default .ctx.Values.image.repository $own.repository) (default (default .ctx.Chart.AppVersion .ctx.Values.image.tag) $own.tag) -}}
+{{- end -}}
+
 {{/* Secret names. */}}
 {{- define "gbcast.apiTokenSecret" -}}
 {{- .Values.apiToken.existingSecret | default (printf "%s-api-token" (include "gbcast.fullname" .)) -}}
