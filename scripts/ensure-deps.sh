@@ -17,6 +17,12 @@ if [[ "${1:-}" == "--test" ]]; then
   command -v cc >/dev/null || need_debs+=(gcc libc6-dev)
   # The console's browser test drives Debian's Chromium (test/support/browser.ts), with fonts for Latin and Chinese names.
   command -v chromium >/dev/null || need_debs+=(chromium fonts-liberation fonts-wqy-microhei)
+  # The container images are built and run with podman (scripts/images/, test/images.test.ts).
+  if [[ -z ${GBCAST_SKIP_IMAGES:-} ]]; then
+    command -v podman >/dev/null || need_debs+=(podman)
+    command -v runc >/dev/null || need_debs+=(runc)
+    command -v debootstrap >/dev/null || need_debs+=(debootstrap)
+  fi
 fi
 if ((${#need_debs[@]})); then
   sudo=""

@@ -14,6 +14,13 @@ tsc -p tsconfig.build.json
 node scripts/build-console.ts
 echo "== lint"
 eslint --max-warnings 0 .
+if [[ -z ${GBCAST_SKIP_IMAGES:-} ]]; then
+  # Before the tests, not beside them: a cold build (base image, npm ci) takes minutes of CPU and
+  # downloads. Cached afterwards (the base image and npm ci layers stay in podman's storage).
+  echo "== images"
+  bash scripts/images/build.sh
+  export GBCAST_IMAGE_TESTS=1
+fi
 echo "== tests"
 mkdir -p test-artifacts
 node --test --test-concurrency="${GBCAST_TEST_CONCURRENCY:-2}" --test-timeout=300000 \

@@ -5,9 +5,9 @@
  * Signaling and the operator get a real redis-server, the operator the fake Kubernetes API server
  * through a mounted kubeconfig; the containers use the host network to reach them.
  *
- * Needs podman (scripts/images/ has the configuration this machine needs); run it with
- * GBCAST_IMAGE_TESTS=1 (scripts/test.sh does when GBCAST_IMAGE_TESTS is set): a cold build makes the
- * base image and runs npm ci, minutes of download.
+ * Needs podman (scripts/images/ has the configuration this machine needs) and GBCAST_IMAGE_TESTS=1:
+ * scripts/test.sh builds the images first and sets it, unless GBCAST_SKIP_IMAGES is set (a cold
+ * build makes the base image and runs npm ci: minutes of downloads).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -93,7 +93,7 @@ describe('container images', { skip: enabled ? false : 'set GBCAST_IMAGE_TESTS=1
     redis = await startRedisServer();
     ({ kube } = await startKubeWithCrds());
     dir = await mkdtemp(path.join(tmpdir(), 'gbcast-images-'));
-  });
+  }, { timeout: 20 * 60_000 });
 
   after(async () => {
     await kube?.stop();
