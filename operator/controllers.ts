@@ -83,7 +83,9 @@ export class Controllers {
     );
     // Each controller lists its informers and waits for them before its first reconcile.
     this.#running = [this.#poolControl.run(this.#stop.signal), this.#cameraControl.run(this.#stop.signal)];
-    await Promise.all([this.pools.synced, this.pods.synced, this.nodes.synced, this.cameras.synced]);
+    // Stopped before the first sync (leadership lost at once): the informers never sync, do not wait for them.
+    const stopped = new Promise<void>((resolve) => this.#stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+    await Promise.race([Promise.all([this.pools.synced, this.pods.synced, this.nodes.synced, this.cameras.synced]), stopped]);
   }
 
   #onStoreEvent(event: GbcastEvent): void {

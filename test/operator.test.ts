@@ -187,3 +187,17 @@ test('watch errors, 410s, a restart and a lost Lease: never a duplicate pod, nev
     await standby.stop();
   }
 });
+
+test('an operator stopped while its caches cannot fill (the API refuses the lists) still stops', async () => {
+  kube.failNext({ method: 'GET', pathPattern: /gbcameras/, status: 500, times: 1000 });
+  const stuck = await startTestOperator(kube, redis.url, [`--redis-prefix=${prefix}`, '--lease-name=stuck-operator']);
+  try {
+    await waitFor('it leads', () => stuck.leading, 10_000, 50);
+    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    const stopping = stuck.stop();
+    const outcome = await Promise.race([stopping.then(() => 'stopped'), new Promise((r) => setTimeout(() => r('hung'), 10_000))]);
+    kube.failNext({ method: 'GET', pathPattern: /gbcameras/, status: 500, times: 0 });
+    assert.equal(outcome, 'stopped');
+  }
+});
