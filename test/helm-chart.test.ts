@@ -285,9 +285,9 @@ describe('charts/gbcast', () => {
       assert.deepEqual(JSON.parse(m.data[key]), JSON.parse(readFileSync(`${chartDir}dashboards/${key}`, 'utf8')));
     }
     assert.ok(named(objs, 'PersistentVolumeClaim', 'gb-gbcast-redis'));
-    // One image for every part by default: the chart's appVersion, the pool's streamers included.
+    // One image per part by default (the Dockerfiles'), at the chart's appVersion, the pool's streamers included.
     const images = [...podSpecs(objs).filter((p) => !p.name.endsWith('-redis')).map((p) => p.spec.containers[0].image), named(objs, 'GbStreamServer', 'default').spec.image];
-    assert.deepEqual(new Set(images), new Set(['ghcr.io/gbcast/gbcast:0.1.0']));
+    assert.deepEqual(new Set(images), new Set(['ghcr.io/gbcast/gbcast-signaling:0.1.0', 'ghcr.io/gbcast/gbcast-operator:0.1.0', 'ghcr.io/gbcast/gbcast-streamer:0.1.0']));
   });
 
   it('minimal: no operator, no PDB, no Redis password, no heap cap without a memory limit', () => {
