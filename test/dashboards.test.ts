@@ -10,15 +10,12 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Registry } from 'prom-client';
-import { parseConfig } from '../common/config.ts';
-import { silentLogger } from '../common/logger.ts';
 import { createMemoryBackend } from '../common/store/memory/backend.ts';
 import type { StoreBackend } from '../common/store/backend.ts';
-import { operatorOptions } from '../operator/config.ts';
-import { Operator } from '../operator/operator.ts';
+import type { Operator } from '../operator/operator.ts';
 import type { Signaling } from '../signaling/signaling.ts';
 import type { Streamer } from '../streamer/streamer.ts';
-import { startKubeWithCrds, testNamespace } from './support/operator.ts';
+import { startKubeWithCrds, startTestOperator } from './support/operator.ts';
 import type { FakeKube } from './support/fake-kube/index.ts';
 import { startTestSignalingOn } from './support/signaling.ts';
 import { startTestStreamer } from './support/streamer.ts';
@@ -337,19 +334,7 @@ before(async () => {
   signaling = await startTestSignalingOn(signalingBackend);
   ({ kube } = await startKubeWithCrds());
   operatorBackend = createMemoryBackend();
-  const config = parseConfig(operatorOptions, [
-    '--redis-url=redis://unused',
-    '--http-host=127.0.0.1',
-    '--http-port=0',
-    `--namespace=${testNamespace}`,
-    '--lease-namespace=default',
-    '--lease-duration-s=3',
-    '--lease-renew-deadline-s=2',
-    '--lease-retry-s=0.3',
-    `--identity=dashboards-${process.pid}`,
-  ], {});
-  operator = new Operator(config, silentLogger(), { kubeConfig: kube.kubeConfig(), backend: operatorBackend });
-  await operator.start();
+  operator = await startTestOperator(kube, 'redis://unused', [`--identity=dashboards-${process.pid}`], operatorBackend);
   // The controller and work queue metrics are registered once the controllers run (while leading).
   // Wait for the informers' first sync too: an operator stopped before it hangs (Controllers.start
   // awaits a sync that never comes once the informers are stopped).

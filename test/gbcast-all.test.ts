@@ -24,6 +24,19 @@ function allConfig(extra: string[]): AllConfig {
   ], {});
 }
 
+/** The first `n` bytes (or all, if the body ends first) of a streaming response; then it is cancelled. */
+async function readAtLeast(res: Response, n: number): Promise<Buffer> {
+  const reader = res.body!.getReader();
+  let got = Buffer.alloc(0);
+  while (got.length < n) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    got = Buffer.concat([got, value]);
+  }
+  await reader.cancel();
+  return got;
+}
+
 async function json<T>(url: string, init?: RequestInit): Promise<T> {
   const res = await fetch(url, init);
   assert.ok(res.ok, `${init?.method ?? 'GET'} ${url}: ${res.status} ${await res.clone().text()}`);
@@ -59,14 +72,7 @@ test('without Redis: demo cameras register, a channel plays over HTTP-FLV, stop 
     // The first FLV bytes: header, then tags with the demo's H.264 (codec id 7).
     const res = await fetch(play.flvUrl);
     assert.equal(res.status, 200);
-    const reader = res.body!.getReader();
-    let got = Buffer.alloc(0);
-    while (got.length < 64 * 1024) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      got = Buffer.concat([got, value]);
-    }
-    await reader.cancel();
+    const got = await readAtLeast(res, 64 * 1024);
     assert.equal(got.subarray(0, 3).toString('latin1'), 'FLV');
     assert.ok(got.includes(Buffer.from([0x17, 0x00])), 'an AVC sequence header (keyframe, codec 7)');
 
@@ -74,14 +80,7 @@ test('without Redis: demo cameras register, a channel plays over HTTP-FLV, stop 
     const relayed = await fetch(`${api}/streams/${play.streamId}/live.flv`);
     assert.equal(relayed.status, 200);
     assert.equal(relayed.headers.get('content-type'), 'video/x-flv');
-    const relayReader = relayed.body!.getReader();
-    let relayedBytes = Buffer.alloc(0);
-    while (relayedBytes.length < 16 * 1024) {
-      const { value, done } = await relayReader.read();
-      if (done) break;
-      relayedBytes = Buffer.concat([relayedBytes, value]);
-    }
-    await relayReader.cancel();
+    const relayedBytes = await readAtLeast(relayed, 16 * 1024);
     assert.equal(relayedBytes.subarray(0, 3).toString('latin1'), 'FLV');
     assert.equal((await fetch(`${api}/streams/no-such-stream/live.flv`)).status, 404);
 

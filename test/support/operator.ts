@@ -3,6 +3,7 @@ import { parseConfig } from '../../common/config.ts';
 import { createLogger, silentLogger } from '../../common/logger.ts';
 import { operatorOptions } from '../../operator/config.ts';
 import { Operator } from '../../operator/operator.ts';
+import type { StoreBackend } from '../../common/store/backend.ts';
 import { KubeClient } from '../../operator/kube/client.ts';
 import { startFakeKube, type FakeKube } from './fake-kube/index.ts';
 import { gbcastCrds } from './kube-schemas.ts';
@@ -28,7 +29,8 @@ export async function startKubeWithCrds(): Promise<{ kube: FakeKube; client: Kub
   return { kube, client };
 }
 
-export async function startTestOperator(kube: FakeKube, redisUrl: string, flags: string[] = []): Promise<Operator> {
+/** An operator on the fake API server; on Redis at `redisUrl`, or on `backend` when given (the URL is then unused). */
+export async function startTestOperator(kube: FakeKube, redisUrl: string, flags: string[] = [], backend?: StoreBackend): Promise<Operator> {
   const config = parseConfig(operatorOptions, [
     `--redis-url=${redisUrl}`,
     '--http-host=127.0.0.1',
@@ -43,7 +45,7 @@ export async function startTestOperator(kube: FakeKube, redisUrl: string, flags:
     ...flags,
   ], {});
   const logger = process.env.GBCAST_TEST_LOGS ? createLogger('operator', 'debug') : silentLogger();
-  const operator = new Operator(config, logger, { kubeConfig: kube.kubeConfig() });
+  const operator = new Operator(config, logger, { kubeConfig: kube.kubeConfig(), ...(backend ? { backend } : {}) });
   await operator.start();
   return operator;
 }
