@@ -9,16 +9,15 @@
  * each request, and a new build is read when index.html changes, so building while signaling runs
  * is enough).
  *
- * The folder is found from the package root, the nearest folder above this file with gbcast's
- * package.json: signaling/console-routes.ts in the sources and dist/signaling/console-routes.js
- * when compiled both find <root>/dist/console.
+ * The folder is <package root>/dist/console (common/package-root.ts: the same from the sources and
+ * from dist/).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { packageRoot } from '../common/package-root.ts';
 
 export interface ConsoleOptions {
   /** The built console; default <package root>/dist/console. */
@@ -44,23 +43,8 @@ const types: Record<string, string> = {
   '.json': 'application/json',
 };
 
-/** The nearest folder at or above `from` whose package.json is gbcast's. */
-export function findPackageRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json');
-    if (existsSync(file)) {
-      try {
-        if ((JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'gbcast') return dir;
-      } catch {
-        // not a readable package.json: keep looking
-      }
-    }
-    if (path.dirname(dir) === dir) throw new Error(`no gbcast package.json above ${from}`);
-  }
-}
-
 export function defaultConsoleDir(): string {
-  return path.join(findPackageRoot(), 'dist', 'console');
+  return path.join(packageRoot, 'dist', 'console');
 }
 
 function load(dir: string): Map<string, Asset> | undefined {

@@ -8,7 +8,8 @@ import type { StoreBackend } from '../../common/store/backend.ts';
 import type { DeviceRecord } from '../../common/store/device-store.ts';
 import { cameraFinalizer, type GbCamera } from '../api/types.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { isConflict, isNotFound, resources } from '../kube/client.ts';
+import { isNotFound, resources } from '../kube/client.ts';
+import { addFinalizer, removeFinalizer } from '../kube/objects.ts';
 import { TokenBucket } from '../kube/work-queue.ts';
 import type { EventSink, ObjectCache } from '../reconcile.ts';
 import { decideCamera } from './decide.ts';
@@ -24,6 +25,9 @@ export interface CameraControllerOptions {
   now?: () => number;
 }
 
+/** Unchanged credentials and configurations are written to the store again after this long. */
+const rewriteAfterMs = 10 * 60_000;
+
 /** Streams per device, read at most once per this long for all cameras together. */
 const streamCountTtlMs = 2000;
 
@@ -32,6 +36,8 @@ export class CameraController {
   readonly #now: () => number;
   readonly #statusWrites: TokenBucket;
   #streamCounts: { at: number; counts: Map<string, number> } | undefined;
+  /** Per device: the credential and configuration last written to the store, and when. */
+  readonly #written = new Map<string, { value: string; at: number }>();
 
   constructor(options: CameraControllerOptions) {
     this.#o = options;
@@ -76,14 +82,22 @@ export class CameraController {
     if (actions.kind === 'finalize') {
       await o.backend.devices.deleteCredential(actions.deviceId);
       await o.backend.devices.deleteConfig(actions.deviceId);
-      await this.#removeFinalizer(camera);
+      await removeFinalizer(o.client, resources.gbCameras, camera, cameraFinalizer);
+      this.#written.delete(actions.deviceId);
       o.logger.info({ camera: key, deviceId: actions.deviceId }, 'camera removed: credential and configuration deleted');
       return;
     }
-    if (actions.addFinalizer) await this.#addFinalizer(camera);
+    if (actions.addFinalizer) await addFinalizer(o.client, resources.gbCameras, camera, cameraFinalizer);
     if (storeOk) {
-      if (actions.credential !== undefined) await o.backend.devices.setCredential(camera.spec.deviceId, actions.credential);
-      await o.backend.devices.setConfig(camera.spec.deviceId, actions.config);
+      // Unchanged values are not written again on every requeue (each config write also wakes signaling's
+      // always-on check), but are rewritten now and then in case the store lost them (a Redis restart).
+      const written = JSON.stringify([actions.credential, actions.config]);
+      const last = this.#written.get(camera.spec.deviceId);
+      if (!last || last.value !== written || now - last.at >= rewriteAfterMs) {
+        if (actions.credential !== undefined) await o.backend.devices.setCredential(camera.spec.deviceId, actions.credential);
+        await o.backend.devices.setConfig(camera.spec.deviceId, actions.config);
+        this.#written.set(camera.spec.deviceId, { value: written, at: now });
+      }
     }
     for (const e of actions.events) o.events.emit(camera, e.type, e.reason, e.note);
     if (actions.statusWrite === 'now') {
@@ -123,36 +137,5 @@ export class CameraController {
     for (const s of await this.#o.backend.streams.list()) counts.set(s.deviceId, (counts.get(s.deviceId) ?? 0) + 1);
     this.#streamCounts = { at: now, counts };
     return counts;
-  }
-
-  async #addFinalizer(camera: GbCamera): Promise<void> {
-    const finalizers = camera.metadata.finalizers;
-    const ops = finalizers
-      ? [
-          { op: 'test' as const, path: '/metadata/finalizers', value: finalizers },
-          { op: 'add' as const, path: '/metadata/finalizers/-', value: cameraFinalizer },
-        ]
-      : [{ op: 'add' as const, path: '/metadata/finalizers', value: [cameraFinalizer] }];
-    await this.#patchFinalizers(camera, ops);
-  }
-
-  async #removeFinalizer(camera: GbCamera): Promise<void> {
-    const finalizers = camera.metadata.finalizers ?? [];
-    const at = finalizers.indexOf(cameraFinalizer);
-    if (at < 0) return;
-    await this.#patchFinalizers(camera, [
-      { op: 'test', path: '/metadata/finalizers', value: finalizers },
-      { op: 'remove', path: `/metadata/finalizers/${at}` },
-    ]);
-  }
-
-  async #patchFinalizers(camera: GbCamera, ops: { op: 'test' | 'add' | 'remove'; path: string; value?: unknown }[]): Promise<void> {
-    try {
-      await this.#o.client.patchJson(resources.gbCameras, camera.metadata.name, ops, { namespace: camera.metadata.namespace });
-    } catch (err) {
-      // Changed under us (the cache is behind): the next reconcile sees the new list.
-      if (isConflict(err) || isNotFound(err)) throw new Error(`finalizers of ${camera.metadata.name} changed meanwhile; retrying`, { cause: err });
-      throw err;
-    }
   }
 }
